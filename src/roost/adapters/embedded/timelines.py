@@ -1,0 +1,153 @@
+"""Home timelines in SQLite with an in-memory LRU of the hottest lists in front.
+
+Durable (unlike Mastodon's Redis feeds) so that a fanout applied before a
+crash is still there afterwards; the in-memory copy serves reads.
+"""
+
+from __future__ import annotations
+
+import bisect
+from array import array
+from collections import OrderedDict, defaultdict
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from roost.adapters.embedded.database import connect
+from roost.domain.pagination import Page
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS timeline_entries ("
+    " timeline TEXT NOT NULL, item_id INTEGER NOT NULL,"
+    " PRIMARY KEY (timeline, item_id)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS timelines (timeline TEXT PRIMARY KEY) WITHOUT ROWID",
+)
+# Trim a list on disk only every so many pushes: trimming is a range delete.
+_TRIM_EVERY = 64
+
+
+class SqliteTimelineStore:
+    def __init__(self, path: Path, max_items: int = 800, hot_lists: int = 50_000) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = connect(path)
+        for statement in _SCHEMA:
+            self._conn.execute(statement)
+        self._max_items = max_items
+        self._hot_lists = hot_lists
+        self._hot: OrderedDict[str, array[int]] = OrderedDict()  # ascending ids
+        self._built = {r[0] for r in self._conn.execute("SELECT timeline FROM timelines")}
+        self._pushes_since_trim: dict[str, int] = defaultdict(int)
+
+    def _load(self, timeline: str) -> array[int]:
+        ids = self._hot.get(timeline)
+        if ids is not None:
+            self._hot.move_to_end(timeline)
+            return ids
+        rows = self._conn.execute(
+            "SELECT item_id FROM timeline_entries WHERE timeline = ? ORDER BY item_id DESC LIMIT ?",
+            (timeline, self._max_items),
+        ).fetchall()
+        ids = array("q", reversed([r[0] for r in rows]))
+        self._hot[timeline] = ids
+        if len(self._hot) > self._hot_lists:
+            self._hot.popitem(last=False)
+        return ids
+
+    async def push_many(self, entries: Iterable[tuple[str, int]]) -> None:
+        rows = [(t, i) for t, i in entries if t in self._built]
+        if not rows:
+            return
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._conn.executemany(
+                "INSERT INTO timeline_entries (timeline, item_id) VALUES (?, ?)"
+                " ON CONFLICT DO NOTHING",
+                rows,
+            )
+            for timeline, _ in rows:
+                self._pushes_since_trim[timeline] += 1
+                if self._pushes_since_trim[timeline] >= _TRIM_EVERY:
+                    self._trim_on_disk(timeline)
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+        for timeline, item_id in rows:
+            ids = self._hot.get(timeline)
+            if ids is None:
+                continue
+            position = bisect.bisect_left(ids, item_id)
+            if position < len(ids) and ids[position] == item_id:
+                continue
+            ids.insert(position, item_id)
+            if len(ids) > self._max_items:
+                del ids[: len(ids) - self._max_items]
+
+    def _trim_on_disk(self, timeline: str) -> None:
+        self._pushes_since_trim[timeline] = 0
+        self._conn.execute(
+            "DELETE FROM timeline_entries WHERE timeline = ? AND item_id < ("
+            " SELECT item_id FROM timeline_entries WHERE timeline = ?"
+            " ORDER BY item_id DESC LIMIT 1 OFFSET ?)",
+            (timeline, timeline, self._max_items - 1),
+        )
+
+    async def remove_many(self, entries: Iterable[tuple[str, int]]) -> None:
+        rows = list(entries)
+        self._conn.executemany(
+            "DELETE FROM timeline_entries WHERE timeline = ? AND item_id = ?", rows
+        )
+        for timeline, item_id in rows:
+            ids = self._hot.get(timeline)
+            if ids is None:
+                continue
+            position = bisect.bisect_left(ids, item_id)
+            if position < len(ids) and ids[position] == item_id:
+                del ids[position]
+
+    async def page(self, timeline: str, page: Page) -> list[int]:
+        ids = self._load(timeline)
+        lower = page.lower_bound
+        start = 0 if lower is None else bisect.bisect_right(ids, lower)
+        end = len(ids) if page.max_id is None else bisect.bisect_left(ids, page.max_id)
+        if start >= end:
+            return []
+        if page.ascending:
+            chosen = ids[start : min(end, start + page.limit)]
+        else:
+            chosen = ids[max(start, end - page.limit) : end]
+        return list(reversed(chosen))
+
+    async def exists(self, timeline: str) -> bool:
+        return timeline in self._built
+
+    async def replace(self, timeline: str, ids: Sequence[int]) -> None:
+        newest = sorted(set(ids))[-self._max_items :]
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._conn.execute("DELETE FROM timeline_entries WHERE timeline = ?", (timeline,))
+            self._conn.executemany(
+                "INSERT INTO timeline_entries (timeline, item_id) VALUES (?, ?)",
+                [(timeline, i) for i in newest],
+            )
+            self._conn.execute(
+                "INSERT INTO timelines (timeline) VALUES (?) ON CONFLICT DO NOTHING", (timeline,)
+            )
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+        self._built.add(timeline)
+        self._hot[timeline] = array("q", newest)
+
+    async def drop(self, timeline: str) -> None:
+        """Forget a timeline (as Mastodon does for inactive users); the next read rebuilds it."""
+        self._conn.execute("DELETE FROM timeline_entries WHERE timeline = ?", (timeline,))
+        self._conn.execute("DELETE FROM timelines WHERE timeline = ?", (timeline,))
+        self._built.discard(timeline)
+        self._hot.pop(timeline, None)
+
+    def stats(self) -> dict[str, int]:
+        return {"built": len(self._built), "hot": len(self._hot)}
+
+    async def close(self) -> None:
+        self._conn.close()

@@ -1,0 +1,214 @@
+"""Seed a running server through its public Mastodon API.
+
+This is the mode that works against any shape (embedded or cluster, one URL
+or a gateway in front of many processes), since it only needs HTTP: create
+an OAuth app, register every account with an app token (the server returns
+a user token), then follow, post, favourite and reblog as those users.
+
+Requests run through one ``httpx.AsyncClient`` at a bounded concurrency
+(default 32 in flight). Transient failures (429 with Retry-After, 5xx,
+connection errors) are retried with backoff; posts carry a deterministic
+Idempotency-Key, so a retried post is not stored twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from roost.bench.graph import GraphPlan, PlannedStatus, ProbeSampler
+from roost.bench.pool import Progress, run_bounded
+from roost.bench.state import BenchState, SeededAccount
+
+SCOPES = "read write follow push"
+OOB = "urn:ietf:wg:oauth:2.0:oob"
+_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+class SeedError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class SeedOptions:
+    concurrency: int = 32
+    probe_authors: int = 20
+    probe_followers: int = 10
+    status_id_sample: int = 5000
+    retries: int = 5
+    timeout_s: float = 60.0
+
+
+def status_sample(ids: list[str], limit: int) -> list[str]:
+    """An evenly spread, deterministic subset of ``ids``."""
+    if len(ids) <= limit:
+        return list(ids)
+    step = len(ids) / limit
+    return [ids[int(i * step)] for i in range(limit)]
+
+
+class ApiSeeder:
+    def __init__(self, client: httpx.AsyncClient, plan: GraphPlan, options: SeedOptions | None = None) -> None:
+        self._client = client
+        self._plan = plan
+        self._opts = options or SeedOptions()
+        self._accounts: dict[int, SeededAccount] = {}
+        self._status_ids: dict[int, str] = {}
+        self._client_id = ""
+        self._client_secret = ""
+        self._app_token = ""
+
+    async def seed(self) -> BenchState:
+        params = self._plan.params
+        stats: dict[str, Any] = {}
+        await self._create_app()
+
+        progress = Progress("accounts", params.accounts)
+        await run_bounded(range(params.accounts), lambda i: self._register(i, progress), self._opts.concurrency)
+        stats["accounts"] = progress.finish()
+
+        sampler = ProbeSampler(self._plan, self._opts.probe_authors, self._opts.probe_followers)
+        progress = Progress("follows")
+        await run_bounded(self._follow_jobs(sampler), lambda job: self._follow(job, progress), self._opts.concurrency)
+        stats["follows"] = progress.finish()
+
+        progress = Progress("statuses", params.statuses)
+        await run_bounded(self._plan.statuses(), lambda s: self._post(s, progress), self._opts.concurrency)
+        stats["statuses"] = progress.finish()
+
+        for kind, pairs in (("favourites", self._plan.favourites()), ("reblogs", self._plan.reblogs())):
+            progress = Progress(kind)
+            await run_bounded(pairs, lambda pair, k=kind, p=progress: self._interact(k, pair, p), self._opts.concurrency)
+            stats[kind] = progress.finish()
+
+        ids = [self._status_ids[i] for i in sorted(self._status_ids)]
+        return BenchState(
+            params=params,
+            accounts=[self._accounts[i] for i in range(params.accounts)],
+            base_url=str(self._client.base_url).rstrip("/"),
+            mode="api",
+            created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            celebrities=list(self._plan.celebrities),
+            status_ids=status_sample(ids, self._opts.status_id_sample),
+            fanout_probes=sampler.result(),
+            seed_stats=stats,
+        )
+
+    # -- steps ------------------------------------------------------------
+
+    async def _create_app(self) -> None:
+        app = await self._call("POST", "/api/v1/apps", json={
+            "client_name": "roost-bench", "redirect_uris": OOB, "scopes": SCOPES,
+        })
+        self._client_id, self._client_secret = app["client_id"], app["client_secret"]
+        token = await self._call("POST", "/oauth/token", data={
+            "grant_type": "client_credentials", "client_id": self._client_id,
+            "client_secret": self._client_secret, "scope": SCOPES,
+        })
+        self._app_token = token["access_token"]
+
+    async def _register(self, index: int, progress: Progress) -> None:
+        plan = self._plan
+        response = await self._send("POST", "/api/v1/accounts", token=self._app_token, json={
+            "username": plan.username(index), "email": plan.email(index),
+            "password": plan.password(index), "agreement": True, "locale": "en",
+        })
+        if response.status_code == 422 and "ERR_TAKEN" in response.text:
+            # Seeded before with the same seed: the password is derived, so log in.
+            token = await self._call("POST", "/oauth/token", data={
+                "grant_type": "password", "username": plan.email(index),
+                "password": plan.password(index), "client_id": self._client_id,
+                "client_secret": self._client_secret, "scope": SCOPES,
+            })
+        else:
+            token = _json_or_raise(response)
+        user_token = token["access_token"]
+        me = await self._call("GET", "/api/v1/accounts/verify_credentials", token=user_token)
+        self._accounts[index] = SeededAccount(index, str(me["id"]), plan.username(index), user_token)
+        progress.tick()
+
+    def _follow_jobs(self, sampler: ProbeSampler) -> Iterator[tuple[int, int]]:
+        for follower, followees in self._plan.iter_follows():
+            sampler.observe(follower, followees)
+            for followee in followees:
+                yield follower, followee
+
+    async def _follow(self, job: tuple[int, int], progress: Progress) -> None:
+        follower, followee = job
+        target = self._accounts[followee].id
+        response = await self._send(
+            "POST", f"/api/v1/accounts/{target}/follow", token=self._accounts[follower].token
+        )
+        progress.tick(response.is_success)
+
+    async def _post(self, status: PlannedStatus, progress: Progress) -> None:
+        seed = self._plan.params.seed
+        response = await self._send(
+            "POST", "/api/v1/statuses", token=self._accounts[status.author].token,
+            json={"status": status.text, "visibility": "public"},
+            headers={"Idempotency-Key": f"roost-bench-{seed}-{status.index}"},
+        )
+        if response.is_success:
+            self._status_ids[status.index] = str(response.json()["id"])
+        progress.tick(response.is_success)
+
+    async def _interact(self, kind: str, pair: tuple[int, int], progress: Progress) -> None:
+        account, status_index = pair
+        status_id = self._status_ids.get(status_index)
+        if status_id is None:
+            progress.tick(False)
+            return
+        verb = "favourite" if kind == "favourites" else "reblog"
+        response = await self._send(
+            "POST", f"/api/v1/statuses/{status_id}/{verb}", token=self._accounts[account].token
+        )
+        progress.tick(response.is_success)
+
+    # -- HTTP -------------------------------------------------------------
+
+    async def _call(self, method: str, path: str, *, token: str | None = None,
+                    json: Any = None, data: dict[str, str] | None = None) -> Any:
+        return _json_or_raise(await self._send(method, path, token=token, json=json, data=data))
+
+    async def _send(self, method: str, path: str, *, token: str | None = None, json: Any = None,
+                    data: dict[str, str] | None = None, headers: dict[str, str] | None = None) -> httpx.Response:
+        all_headers = dict(headers or {})
+        if token:
+            all_headers["Authorization"] = f"Bearer {token}"
+        delay = 0.2
+        for attempt in range(self._opts.retries + 1):
+            try:
+                response = await self._client.request(method, path, json=json, data=data, headers=all_headers)
+            except httpx.TransportError as exc:
+                if attempt == self._opts.retries:
+                    raise SeedError(f"{method} {path}: {exc!r}") from exc
+            else:
+                if response.status_code not in _RETRY_STATUSES or attempt == self._opts.retries:
+                    return response
+                retry_after = response.headers.get("retry-after", "")
+                if retry_after.isdigit():
+                    delay = max(delay, float(retry_after))
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _json_or_raise(response: httpx.Response) -> Any:
+    if not response.is_success:
+        raise SeedError(
+            f"{response.request.method} {response.request.url.path}: "
+            f"{response.status_code} {response.text[:300]}"
+        )
+    return response.json()
+
+
+async def seed_via_api(target: str, plan: GraphPlan, options: SeedOptions | None = None) -> BenchState:
+    opts = options or SeedOptions()
+    limits = httpx.Limits(max_connections=opts.concurrency, max_keepalive_connections=opts.concurrency)
+    async with httpx.AsyncClient(base_url=target, timeout=opts.timeout_s, limits=limits) as client:
+        return await ApiSeeder(client, plan, opts).seed()

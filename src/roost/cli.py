@@ -1,0 +1,175 @@
+"""The ``roost`` command: run the server, manage accounts, benchmark.
+
+    roost up [--host H] [--port P] [--data-dir D]      everything in one process
+    roost serve --target T[,T...]                        chosen components only
+    roost list-targets                                   the component registry
+    roost accounts create|list|delete ...                admin, like Mastodon's tootctl
+    roost bench seed|run|report ...                      the benchmark harness
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from roost.settings import Settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+        data_dir=Path(args.data_dir) if getattr(args, "data_dir", None) else None,
+    )
+
+
+def _add_server_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port to listen on (default 8080)")
+    parser.add_argument("--data-dir", help="where data lives (default ./data)")
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from roost.runtime.server import serve
+
+    settings = _settings(args)
+    print(f"roost: serving the Mastodon API on {settings.base_url} (data in {settings.data_dir})", flush=True)
+    serve(settings, ("all",), args.log_level)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from roost.runtime.container import build_registry
+    from roost.runtime.server import serve
+
+    targets = tuple(t.strip() for t in args.target.split(",") if t.strip())
+    build_registry().resolve(targets)  # fail fast on an unknown target
+    serve(_settings(args), targets, args.log_level)
+    return 0
+
+
+def cmd_list_targets(args: argparse.Namespace) -> int:
+    from roost.runtime.container import build_registry
+
+    for module in build_registry().targets():
+        deps = ", ".join(module.deps) or "-"
+        print(f"{module.name:<16} deps: {deps:<60} {module.description}")
+    return 0
+
+
+def _with_services(settings: Settings, work: Callable[[Any], Awaitable[int]]) -> int:
+    from roost.runtime.container import start, stop
+
+    async def main() -> int:
+        container = await start(settings, ("accounts", "statuses", "notifications"))
+        try:
+            return await work(container)
+        finally:
+            await stop(container)
+
+    return asyncio.run(main())
+
+
+def cmd_accounts_create(args: argparse.Namespace) -> int:
+    password = args.password or secrets.token_urlsafe(12)
+
+    async def work(c: Any) -> int:
+        from roost.errors import RoostError
+
+        try:
+            account = await c.accounts.register(args.username, args.email, password)
+        except RoostError as exc:
+            print(f"error: {exc.message}", file=sys.stderr)
+            return 1
+        print(f"created {account.username} (id {account.id})")
+        if not args.password:
+            print(f"password: {password}")
+        return 0
+
+    return _with_services(_settings(args), work)
+
+
+def cmd_accounts_list(args: argparse.Namespace) -> int:
+    async def work(c: Any) -> int:
+        accounts = await c.accounts.list_all()
+        print(f"{'id':<20} {'username':<30} {'email':<40} followers statuses")
+        for a in accounts:
+            print(f"{a.id:<20} {a.username:<30} {a.email:<40} {a.followers_count:>9} {a.statuses_count:>8}")
+        return 0
+
+    return _with_services(_settings(args), work)
+
+
+def cmd_accounts_delete(args: argparse.Namespace) -> int:
+    async def work(c: Any) -> int:
+        from roost.errors import NotFound
+
+        try:
+            account = await c.accounts.lookup(args.username)
+        except NotFound:
+            print(f"error: no account named {args.username}", file=sys.stderr)
+            return 1
+        removed = await c.statuses.delete_all_by(account.id)
+        await c.follows.remove_all(account.id)
+        await c.accounts.delete(account.id)
+        print(f"deleted {account.username} (id {account.id}) and {removed} statuses")
+        return 0
+
+    return _with_services(_settings(args), work)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="roost", description="A Mastodon-compatible social backend.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="run everything in one process on the embedded default")
+    _add_server_options(up)
+    up.set_defaults(func=cmd_up)
+
+    serve = sub.add_parser("serve", help="run the given targets (components) only")
+    _add_server_options(serve)
+    serve.add_argument("--target", default="all", help="comma-separated targets (see list-targets)")
+    serve.set_defaults(func=cmd_serve)
+
+    targets = sub.add_parser("list-targets", help="list the components and their dependencies")
+    targets.set_defaults(func=cmd_list_targets)
+
+    accounts = sub.add_parser("accounts", help="manage accounts (works on the data directory)")
+    accounts_sub = accounts.add_subparsers(dest="accounts_command", required=True)
+    create = accounts_sub.add_parser("create", help="create an account")
+    create.add_argument("username")
+    create.add_argument("--email", required=True)
+    create.add_argument("--password", help="default: a random one, printed")
+    create.add_argument("--data-dir")
+    create.set_defaults(func=cmd_accounts_create)
+    listing = accounts_sub.add_parser("list", help="list accounts")
+    listing.add_argument("--data-dir")
+    listing.set_defaults(func=cmd_accounts_list)
+    delete = accounts_sub.add_parser("delete", help="delete an account and its statuses")
+    delete.add_argument("username")
+    delete.add_argument("--data-dir")
+    delete.set_defaults(func=cmd_accounts_delete)
+
+    try:
+        from roost.bench.cli import add_bench_commands
+    except ImportError:
+        pass
+    else:
+        add_bench_commands(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""Mastodon's ID-based pagination: max_id, since_id, min_id and limit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Page:
+    """A request for one page of a newest-first list of IDs.
+
+    ``max_id`` -> ids < max_id; ``since_id`` -> the newest ids > since_id (may leave a gap);
+    ``min_id`` -> the ids immediately above min_id (read ascending, returned newest first).
+    """
+
+    limit: int = 20
+    max_id: int | None = None
+    since_id: int | None = None
+    min_id: int | None = None
+
+    @property
+    def ascending(self) -> bool:
+        return self.min_id is not None
+
+    @property
+    def lower_bound(self) -> int | None:
+        """Exclusive lower bound: min_id wins over since_id when both are given."""
+        if self.min_id is not None:
+            return self.min_id
+        return self.since_id
+
+    def contains(self, item_id: int) -> bool:
+        lower = self.lower_bound
+        if lower is not None and item_id <= lower:
+            return False
+        return not (self.max_id is not None and item_id >= self.max_id)
+
+    def select(self, newest_first: Sequence[int]) -> list[int]:
+        """Apply this page to an already newest-first sequence of IDs."""
+        candidates = [i for i in newest_first if self.contains(i)]
+        if self.ascending:
+            return list(reversed(list(reversed(candidates))[: self.limit]))
+        return candidates[: self.limit]
+
+
+def clamp_limit(raw: int | None, default: int, maximum: int) -> int:
+    """Mastodon clamps an oversize limit rather than rejecting it."""
+    if raw is None:
+        return default
+    if raw < 1:
+        return 1
+    return min(raw, maximum)

@@ -1,0 +1,132 @@
+"""The gateway: the Mastodon API edge, as one Starlette app built from the endpoint table.
+
+Per request it parses parameters, authenticates the bearer token once,
+checks scopes and rate limits, and calls the handler; errors leave in
+Mastodon's ``{"error": ...}`` shape.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from roost.domain.scopes import allows
+from roost.errors import Forbidden, RateLimited, RoostError, Unauthorized, Unprocessable
+from roost.gateway import errors
+from roost.gateway.context import Call
+from roost.gateway.endpoints import Endpoint
+from roost.gateway.params import Params
+from roost.gateway.ratelimit import FixedWindowLimiter, is_loopback
+from roost.gateway.routes import TABLE
+from roost.gateway.serializers import Serializer
+from roost.runtime import container as runtime
+from roost.settings import Settings
+
+logger = logging.getLogger("roost.gateway")
+
+
+class Gateway:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.container: runtime.Container | None = None
+        self.serializer = Serializer(settings.base_url)
+        self.per_token = FixedWindowLimiter(settings.rate_limit_per_token, settings.rate_limit_window_seconds)
+        self.per_ip = FixedWindowLimiter(settings.rate_limit_unauthenticated, settings.rate_limit_window_seconds)
+        self.registrations = FixedWindowLimiter(settings.registrations_per_ip, settings.registrations_window_seconds)
+
+    def route(self, endpoint: Endpoint) -> Any:
+        async def call(request: Request) -> Response:
+            return await self.handle(endpoint, request)
+
+        call.__name__ = endpoint.handler.__name__
+        return call
+
+    async def handle(self, endpoint: Endpoint, request: Request) -> Response:
+        container = self.container
+        assert container is not None
+        token = _bearer(request)
+        identity = None
+        if token is not None and endpoint.auth != "none":
+            identity = await container.need("oauth").identify(token)
+        if endpoint.auth in ("app", "user") and identity is None:
+            raise Unauthorized()
+        if endpoint.auth == "user" and identity is not None and identity.account_id is None:
+            raise Unprocessable("This method requires an authenticated user")
+        if endpoint.scope and identity is not None and not allows(identity.scopes, endpoint.scope):
+            raise Forbidden("This action is outside the authorized scopes")
+        rate_headers = self._rate_limit(endpoint, request, identity.token if identity else None)
+        params = await Params.from_request(request, self.settings.max_body_bytes)
+        response = await endpoint.handler(Call(request, params, identity, container, self.serializer))
+        if rate_headers:
+            response.headers.update(rate_headers)
+        return response
+
+    def _rate_limit(self, endpoint: Endpoint, request: Request, token: str | None) -> dict[str, str]:
+        client = request.client.host if request.client else None
+        if self.settings.rate_limit_exempt_loopback and is_loopback(client):
+            return {}
+        if endpoint.method == "POST" and endpoint.path == "/api/v1/accounts":
+            decision = self.registrations.hit(f"ip:{client}")
+        elif token is not None:
+            decision = self.per_token.hit(f"token:{token}")
+        else:
+            decision = self.per_ip.hit(f"ip:{client}")
+        headers = decision.headers()
+        if not decision.allowed:
+            raise RateLimited(headers={**headers, "Retry-After": decision.retry_after()})
+        return headers
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip()
+        raise Unauthorized()
+    token = request.query_params.get("access_token")
+    return token or None
+
+
+def build_routes(gateway: Gateway) -> list[BaseRoute]:
+    routes: list[BaseRoute] = []
+    for endpoint in TABLE.endpoints:
+        handler = gateway.route(endpoint)
+        routes.append(Route(endpoint.path, handler, methods=[endpoint.method]))
+        if endpoint.trailing_slash:
+            routes.append(Route(endpoint.path + "/", handler, methods=[endpoint.method]))
+    return routes
+
+
+def create_app(settings: Settings | None = None, targets: tuple[str, ...] = ("all",)) -> Starlette:
+    settings = settings or Settings.from_env()
+    gateway = Gateway(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        gateway.container = await runtime.start(settings, targets)
+        app.state.container = gateway.container
+        try:
+            yield
+        finally:
+            await runtime.stop(gateway.container)
+
+    app = Starlette(
+        routes=build_routes(gateway),
+        lifespan=lifespan,
+        exception_handlers={
+            RoostError: errors.roost_error,
+            HTTPException: errors.http_error,
+            Exception: errors.unexpected_error,
+        },
+    )
+    app.state.gateway = gateway
+    return app

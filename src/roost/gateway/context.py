@@ -1,0 +1,110 @@
+"""What a handler gets: the request, its parsed parameters, the caller's identity and
+the running services, plus the helpers every route shares (paging, hydration)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from roost.domain.entities import Identity, Status
+from roost.domain.pagination import Page, clamp_limit
+from roost.errors import NotFound, Unprocessable
+from roost.gateway.links import link_header
+from roost.gateway.params import Params
+from roost.gateway.responses import json_response
+from roost.gateway.serializers import Serializer
+from roost.runtime.container import Container
+
+
+@dataclass
+class Call:
+    request: Request
+    params: Params
+    identity: Identity | None
+    services: Container
+    serializer: Serializer
+
+    @property
+    def viewer_id(self) -> int | None:
+        return self.identity.account_id if self.identity else None
+
+    @property
+    def user_id(self) -> int:
+        """The calling user's account id (the endpoint's auth rule guarantees there is one)."""
+        assert self.identity is not None and self.identity.account_id is not None
+        return self.identity.account_id
+
+    @property
+    def base_url(self) -> str:
+        return self.services.settings.base_url
+
+    def path_id(self, name: str = "id") -> int:
+        raw = self.request.path_params.get(name, "")
+        if not raw.isdigit() or len(raw) > 19:
+            raise NotFound()
+        return int(raw)
+
+    def page(self, default: int = 20, maximum: int = 40) -> Page:
+        return Page(
+            limit=clamp_limit(self.params.int("limit"), default, maximum),
+            max_id=self.params.id("max_id"),
+            since_id=self.params.id("since_id"),
+            min_id=self.params.id("min_id"),
+        )
+
+    def json(self, content: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+        return json_response(content, status_code, headers)
+
+    def paged(
+        self, items: list[Any], cursors: Sequence[int], prev_param: str = "min_id",
+        include_next: bool = True,
+    ) -> Response:
+        """A JSON list with Mastodon's Link header built from newest/oldest cursors."""
+        headers = link_header(
+            self.request, self.base_url,
+            cursors[0] if cursors else None, cursors[-1] if cursors else None, prev_param,
+            include_next,
+        )
+        return json_response(items, headers=headers)
+
+    async def statuses_json(self, statuses: Iterable[Status]) -> list[dict[str, Any]]:
+        """Hydrate statuses (authors, mentions, reblogged originals, viewer flags) in batches."""
+        statuses = list(statuses)
+        svc = self.services
+        originals_ids = [s.reblog_of_id for s in statuses if s.reblog_of_id is not None]
+        originals = await svc.need("statuses").get_many(originals_ids) if originals_ids else {}
+        account_ids: set[int] = set()
+        for s in (*statuses, *originals.values()):
+            account_ids.add(s.account_id)
+            account_ids.update(s.mention_ids)
+        accounts = await svc.need("accounts").get_many(account_ids)
+        favourited = reblogged = None
+        if self.viewer_id is not None:
+            targets = [s.reblog_of_id or s.id for s in statuses]
+            favourited, reblogged = await svc.need("statuses").viewer_flags(self.viewer_id, targets)
+        out = []
+        for s in statuses:
+            data = self.serializer.status(s, accounts, originals, favourited, reblogged)
+            if data is not None:
+                out.append(data)
+        return out
+
+    async def status_json(self, status: Status) -> dict[str, Any]:
+        rendered = await self.statuses_json([status])
+        if not rendered:
+            raise NotFound()
+        return rendered[0]
+
+    async def accounts_json(self, ids: Sequence[int]) -> list[dict[str, Any]]:
+        found = await self.services.need("accounts").get_many(ids)
+        return [self.serializer.account(found[i]) for i in ids if i in found]
+
+    def visibility_param(self, name: str = "visibility", default: str = "public") -> str:
+        value = self.params.str(name, default) or default
+        if value not in ("public", "unlisted", "private", "direct"):
+            raise Unprocessable(f"Validation failed: {name} is not included in the list")
+        return value

@@ -1,0 +1,140 @@
+"""Request parameters from the query string and the body (JSON, form or multipart),
+with the typing rules real clients need (``1``/``true``/``True`` booleans, ``k[]`` arrays,
+ids as strings). Wrong types are a 422 with Mastodon's error body, never a 500."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.datastructures import FormData
+from starlette.requests import Request
+
+from roost.domain.ids import parse_id
+from roost.errors import BadRequest, PayloadTooLarge, Unprocessable
+
+_TRUE = {"1", "true", "t", "yes", "on"}
+_FALSE = {"0", "false", "f", "no", "off", ""}
+
+
+class Params:
+    def __init__(self, values: dict[str, Any]) -> None:
+        self._values = values
+
+    @classmethod
+    async def from_request(cls, request: Request, max_bytes: int) -> Params:
+        values: dict[str, Any] = {}
+        for key, value in request.query_params.multi_items():
+            _add(values, key, value)
+        if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+            declared = request.headers.get("content-length")
+            if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+                raise PayloadTooLarge()
+            content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            body = await request.body()
+            if len(body) > max_bytes:
+                raise PayloadTooLarge()
+            if body and content_type == "application/json":
+                try:
+                    parsed = orjson.loads(body)
+                except orjson.JSONDecodeError as exc:
+                    raise BadRequest("Error occurred while parsing request parameters") from exc
+                if not isinstance(parsed, dict):
+                    raise BadRequest("Error occurred while parsing request parameters")
+                values.update(parsed)
+            elif body and content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+                form: FormData = await request.form()
+                for key, value in form.multi_items():
+                    if isinstance(value, str):
+                        _add(values, key, value)
+        return cls(values)
+
+    def raw(self, name: str) -> Any:
+        return self._values.get(name)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._values
+
+    def str(self, name: str, default: str | None = None, *, required: bool = False) -> str | None:
+        value = self._values.get(name)
+        if value is None:
+            if required:
+                raise BadRequest(f"Missing required parameter: {name}")
+            return default
+        if isinstance(value, list):
+            value = value[0] if value else None
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise Unprocessable(f"Validation failed: {name} must be a string")
+        return str(value)
+
+    def required_str(self, name: str) -> str:
+        value = self.str(name, required=True)
+        assert value is not None
+        return value
+
+    def bool(self, name: str, default: bool = False) -> bool:
+        value = self._values.get(name)
+        if value is None:
+            return default
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int):
+            return value != 0
+        if isinstance(value, str):
+            lowered = value.strip().lower()
+            if lowered in _TRUE:
+                return True
+            if lowered in _FALSE:
+                return False
+        raise Unprocessable(f"Validation failed: {name} must be a boolean")
+
+    def int(self, name: str, default: int | None = None) -> int | None:
+        value = self._values.get(name)
+        if value is None or value == "":
+            return default
+        if isinstance(value, bool):
+            raise Unprocessable(f"Validation failed: {name} must be an integer")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            return int(value)
+        raise Unprocessable(f"Validation failed: {name} must be an integer")
+
+    def id(self, name: str) -> int | None:
+        value = self._values.get(name)
+        if value is None or value == "":
+            return None
+        parsed = parse_id(value)
+        if parsed is None:
+            raise Unprocessable(f"Validation failed: {name} is not a valid id")
+        return parsed
+
+    def list(self, name: str) -> list[str]:
+        value = self._values.get(name, self._values.get(name + "[]"))
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            value = [value]
+        out = []
+        for item in value:
+            if isinstance(item, bool) or not isinstance(item, (str, int)):
+                raise Unprocessable(f"Validation failed: {name} must be a list of strings")
+            out.append(str(item))
+        return out
+
+
+def _add(values: dict[str, Any], key: str, value: str) -> None:
+    if key.endswith("[]"):
+        values.setdefault(key[:-2], [])
+        if isinstance(values[key[:-2]], list):
+            values[key[:-2]].append(value)
+        return
+    # masto.js sends arrays as k[0]=..., k[1]=...
+    if key.endswith("]") and "[" in key:
+        base, _, index = key[:-1].partition("[")
+        if index.isdigit():
+            values.setdefault(base, [])
+            if isinstance(values[base], list):
+                values[base].append(value)
+            return
+    values[key] = value

@@ -1,0 +1,13 @@
+"""JSON responses encoded with orjson (the hot paths spend much of their time here)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+
+
+def json_response(content: Any, status_code: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(content), status_code, headers=headers, media_type="application/json")

@@ -1,0 +1,63 @@
+"""Operational routes: liveness, readiness, the OpenAPI document and default images."""
+
+from __future__ import annotations
+
+import base64
+
+from starlette.responses import PlainTextResponse, Response
+
+from roost.gateway.context import Call
+from roost.gateway.routes.table import TABLE
+
+# A 1x1 grey PNG: Mastodon clients expect avatar/header URLs that resolve.
+MISSING_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mO8+R8AAoQBv5mnvxwAAAAASUVORK5CYII="
+)
+
+
+@TABLE.add("GET", "/health", "Liveness: the process answers", tag="operations", content_type="text/plain")
+async def health(call: Call) -> Response:
+    return PlainTextResponse("OK")
+
+
+@TABLE.add("GET", "/ready", "Readiness: storage and the log are reachable", tag="operations")
+async def ready(call: Call) -> Response:
+    services = call.services
+    checks: dict[str, str] = {}
+    backends = services.need("backends")
+    try:
+        await backends.db.ping()
+        checks["storage"] = "ok"
+    except Exception as exc:
+        checks["storage"] = f"error: {exc}"
+    try:
+        lag = {group: await c.lag() for group, c in services.consumers.items()}
+        checks["log"] = "ok"
+    except Exception as exc:
+        lag = {}
+        checks["log"] = f"error: {exc}"
+    lifecycle = services.lifecycle
+    modules = dict(lifecycle.ready) if lifecycle else {}
+    ok = all(v == "ok" for v in checks.values()) and all(modules.values())
+    return call.json(
+        {"status": "ready" if ok else "not ready", "shape": "embedded", "checks": checks,
+         "modules": modules, "consumer_lag": lag},
+        200 if ok else 503,
+    )
+
+
+@TABLE.add("GET", "/openapi.json", "This document", tag="operations")
+async def openapi(call: Call) -> Response:
+    from roost.gateway.openapi import build_openapi
+
+    return call.json(build_openapi(call.base_url))
+
+
+@TABLE.add("GET", "/avatars/original/missing.png", "Default avatar", tag="operations", content_type="image/png")
+async def missing_avatar(call: Call) -> Response:
+    return Response(MISSING_PNG, media_type="image/png", headers={"Cache-Control": "public, max-age=86400"})
+
+
+@TABLE.add("GET", "/headers/original/missing.png", "Default header image", tag="operations", content_type="image/png")
+async def missing_header(call: Call) -> Response:
+    return Response(MISSING_PNG, media_type="image/png", headers={"Cache-Control": "public, max-age=86400"})

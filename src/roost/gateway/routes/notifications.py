@@ -1,0 +1,73 @@
+"""Notification routes: list (with types/exclude_types), get, clear, dismiss."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+
+from roost.domain.entities import Notification
+from roost.errors import NotFound
+from roost.gateway.context import Call
+from roost.gateway.endpoints import PAGE_PARAMS, Param
+from roost.gateway.routes.table import TABLE
+
+ID = Param("id", "id", where="path", required=True)
+
+
+async def _render(call: Call, notifications: list[Notification]) -> list[dict[str, Any]]:
+    accounts = await call.services.need("accounts").get_many({n.from_account_id for n in notifications})
+    status_ids = [n.status_id for n in notifications if n.status_id]
+    statuses_svc = call.services.need("statuses")
+    found = await statuses_svc.get_many(status_ids)
+    visible = await statuses_svc.visible_to(list(found.values()), call.viewer_id)
+    rendered = {int(s["id"]): s for s in await call.statuses_json(visible)}
+    out = []
+    for n in notifications:
+        account = accounts.get(n.from_account_id)
+        if account is None:
+            continue
+        status = rendered.get(n.status_id) if n.status_id else None
+        if n.status_id and status is None:
+            continue  # the status is gone or no longer visible
+        out.append(call.serializer.notification(n, call.serializer.account(account), status))
+    return out
+
+
+@TABLE.add("GET", "/api/v1/notifications", "The user's notifications", auth="user",
+           scope="read:notifications", tag="notifications", params=(
+    *PAGE_PARAMS, Param("types", "array"), Param("exclude_types", "array"), Param("account_id", "id"),
+))
+async def list_notifications(call: Call) -> Response:
+    p = call.params
+    page = call.page(default=40, maximum=80)
+    from_account = p.id("account_id")
+    notifications = await call.services.need("notifications").list(
+        call.user_id, page, p.list("types"), p.list("exclude_types"), from_account
+    )
+    return call.paged(await _render(call, notifications), [n.id for n in notifications])
+
+
+@TABLE.add("GET", "/api/v1/notifications/{id}", "One notification", auth="user",
+           scope="read:notifications", tag="notifications", params=(ID,))
+async def get_notification(call: Call) -> Response:
+    n = await call.services.need("notifications").get(call.user_id, call.path_id())
+    rendered = await _render(call, [n])
+    if not rendered:
+        raise NotFound()
+    return call.json(rendered[0])
+
+
+@TABLE.add("POST", "/api/v1/notifications/clear", "Dismiss every notification", auth="user",
+           scope="write:notifications", tag="notifications")
+async def clear(call: Call) -> Response:
+    await call.services.need("notifications").clear(call.user_id)
+    return call.json({})
+
+
+@TABLE.add("POST", "/api/v1/notifications/{id}/dismiss", "Dismiss one notification", auth="user",
+           scope="write:notifications", tag="notifications", params=(ID,))
+async def dismiss(call: Call) -> Response:
+    await call.services.need("notifications").dismiss(call.user_id, call.path_id())
+    return call.json({})
+

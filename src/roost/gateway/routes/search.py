@@ -1,0 +1,50 @@
+"""GET /api/v2/search: accounts by prefix, statuses by full text (only what the caller may see)."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+
+from roost.domain.pagination import clamp_limit
+from roost.errors import Unprocessable
+from roost.gateway.context import Call
+from roost.gateway.endpoints import Param
+from roost.gateway.routes.table import TABLE
+
+TYPES = ("accounts", "statuses", "hashtags")
+
+
+@TABLE.add("GET", "/api/v2/search", "Search accounts and statuses", auth="optional", scope="read:search",
+           tag="search", params=(
+    Param("q", required=True), Param("type"), Param("resolve", "boolean"), Param("following", "boolean"),
+    Param("account_id", "id"), Param("max_id", "id"), Param("min_id", "id"), Param("limit", "integer"),
+    Param("offset", "integer"),
+))
+async def search(call: Call) -> Response:
+    p = call.params
+    query = p.required_str("q").strip()
+    kind = p.str("type")
+    if kind is not None and kind not in TYPES:
+        raise Unprocessable("Validation failed: type is not included in the list")
+    limit = clamp_limit(p.int("limit"), 20, 40)
+    offset = p.int("offset", 0) or 0
+    if offset < 0:
+        raise Unprocessable("Validation failed: offset must be positive")
+    if offset and call.viewer_id is None:
+        raise Unprocessable("Search queries with offset require an authenticated user")
+    svc = call.services.need("search")
+    result: dict[str, list[object]] = {"accounts": [], "statuses": [], "hashtags": []}
+    if not query:
+        return call.json(result)
+    if kind in (None, "accounts"):
+        accounts = await svc.accounts(query, limit, offset)
+        if p.bool("following") and call.viewer_id is not None:
+            following = set(await call.services.need("follows").following_ids(call.viewer_id))
+            accounts = [a for a in accounts if a.id in following]
+        result["accounts"] = [call.serializer.account(a) for a in accounts]
+    if kind in (None, "statuses"):
+        statuses = await svc.statuses(
+            query, call.viewer_id, limit, offset, max_id=p.id("max_id"), min_id=p.id("min_id"),
+            account_id=p.id("account_id"),
+        )
+        result["statuses"] = list(await call.statuses_json(statuses))
+    return call.json(result)

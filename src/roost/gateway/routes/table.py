@@ -1,0 +1,5 @@
+"""The one endpoint table every route module registers into."""
+
+from roost.gateway.endpoints import EndpointTable
+
+TABLE = EndpointTable()

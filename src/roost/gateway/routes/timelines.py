@@ -1,0 +1,30 @@
+"""Timeline routes: home, public (local) and hashtag."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+
+from roost.gateway.context import Call
+from roost.gateway.endpoints import PAGE_PARAMS, Param
+from roost.gateway.routes.table import TABLE
+
+
+@TABLE.add("GET", "/api/v1/timelines/home", "The user's home timeline", auth="user",
+           scope="read:statuses", tag="timelines", params=PAGE_PARAMS)
+async def home(call: Call) -> Response:
+    statuses = await call.services.need("timelines").home(call.user_id, call.page())
+    return call.paged(await call.statuses_json(statuses), [s.id for s in statuses])
+
+
+@TABLE.add("GET", "/api/v1/timelines/public", "Public statuses (all are local here)", auth="optional",
+           scope="read:statuses", tag="timelines", params=(
+    *PAGE_PARAMS, Param("local", "boolean"), Param("remote", "boolean"), Param("only_media", "boolean"),
+))
+async def public(call: Call) -> Response:
+    p = call.params
+    # Every account is local, so remote-only (and media-only: no media yet) is empty.
+    if p.bool("remote") or p.bool("only_media"):
+        call.page()
+        return call.json([])
+    statuses = await call.services.need("timelines").public(call.page())
+    return call.paged(await call.statuses_json(statuses), [s.id for s in statuses])

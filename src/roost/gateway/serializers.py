@@ -1,0 +1,231 @@
+"""Domain records -> Mastodon JSON entities.
+
+The parts of an entity that do not depend on the viewer are memoised per
+record object: cached records are replaced (never mutated) when they change,
+so an identity check tells whether the memo is still valid.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from roost import __version__
+from roost.domain.content import plain_note_to_html
+from roost.domain.entities import Account, Application, Notification, Relationship, Status, Token
+
+MEMO_LIMIT = 100_000
+MASTODON_VERSION = "4.3.0"
+
+
+def iso(ms: int) -> str:
+    seconds, millis = divmod(ms, 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
+
+
+def iso_date(ms: int) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(ms // 1000))
+
+
+def server_version() -> str:
+    return f"{MASTODON_VERSION} (compatible; roost {__version__})"
+
+
+class Serializer:
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self._accounts: dict[int, tuple[Account, dict[str, Any]]] = {}
+        self._statuses: dict[int, tuple[Status, dict[str, Any]]] = {}
+
+    # -- accounts --------------------------------------------------------------------
+
+    def account(self, account: Account) -> dict[str, Any]:
+        memo = self._accounts.get(account.id)
+        if memo is not None and memo[0] is account:
+            return memo[1]
+        url = f"{self.base_url}/@{account.username}"
+        avatar = f"{self.base_url}/avatars/original/missing.png"
+        header = f"{self.base_url}/headers/original/missing.png"
+        data = {
+            "id": str(account.id),
+            "username": account.username,
+            "acct": account.username,
+            "display_name": account.display_name,
+            "locked": account.locked,
+            "bot": account.bot,
+            "discoverable": True,
+            "indexable": True,
+            "group": False,
+            "noindex": False,
+            "created_at": iso(account.created_at_ms - account.created_at_ms % 86_400_000),
+            "note": plain_note_to_html(account.note),
+            "url": url,
+            "uri": f"{self.base_url}/users/{account.username}",
+            "avatar": avatar,
+            "avatar_static": avatar,
+            "header": header,
+            "header_static": header,
+            "followers_count": account.followers_count,
+            "following_count": account.following_count,
+            "statuses_count": account.statuses_count,
+            "last_status_at": iso_date(account.last_status_at_ms) if account.last_status_at_ms else None,
+            "emojis": [],
+            "fields": [],
+        }
+        if len(self._accounts) > MEMO_LIMIT:
+            self._accounts.clear()
+        self._accounts[account.id] = (account, data)
+        return data
+
+    def credential_account(self, account: Account) -> dict[str, Any]:
+        return {
+            **self.account(account),
+            "source": {
+                "privacy": "public",
+                "sensitive": False,
+                "language": None,
+                "note": account.note,
+                "fields": [],
+                "follow_requests_count": 0,
+            },
+            "role": {"id": "-99", "name": "", "permissions": "0", "color": "", "highlighted": False},
+        }
+
+    # -- statuses --------------------------------------------------------------------
+
+    def _status_base(self, status: Status) -> dict[str, Any]:
+        memo = self._statuses.get(status.id)
+        if memo is not None and memo[0] is status:
+            return memo[1]
+        data = {
+            "id": str(status.id),
+            "created_at": iso(status.created_at_ms),
+            "edited_at": None,
+            "in_reply_to_id": str(status.in_reply_to_id) if status.in_reply_to_id else None,
+            "in_reply_to_account_id": (
+                str(status.in_reply_to_account_id) if status.in_reply_to_account_id else None
+            ),
+            "sensitive": status.sensitive,
+            "spoiler_text": status.spoiler_text,
+            "visibility": status.visibility,
+            "language": status.language,
+            "uri": f"{self.base_url}/statuses/{status.id}",
+            "url": f"{self.base_url}/statuses/{status.id}",
+            "replies_count": status.replies_count,
+            "reblogs_count": status.reblogs_count,
+            "favourites_count": status.favourites_count,
+            "quotes_count": 0,
+            "content": status.content,
+            "media_attachments": [],
+            "tags": [{"name": t, "url": f"{self.base_url}/tags/{t}"} for t in status.tags],
+            "emojis": [],
+            "card": None,
+            "poll": None,
+            "application": (
+                {"name": status.application_name, "website": status.application_website}
+                if status.application_name
+                else None
+            ),
+        }
+        if len(self._statuses) > MEMO_LIMIT:
+            self._statuses.clear()
+        self._statuses[status.id] = (status, data)
+        return data
+
+    def status(
+        self,
+        status: Status,
+        accounts: dict[int, Account],
+        reblogs: dict[int, Status],
+        favourited: set[int] | None = None,
+        reblogged: set[int] | None = None,
+    ) -> dict[str, Any] | None:
+        """The Status entity; None if its author (or its reblogged original) is gone."""
+        author = accounts.get(status.account_id)
+        if author is None:
+            return None
+        data = dict(self._status_base(status))
+        data["account"] = self.account(author)
+        data["mentions"] = [
+            {
+                "id": str(a.id),
+                "username": a.username,
+                "acct": a.username,
+                "url": f"{self.base_url}/@{a.username}",
+            }
+            for a in (accounts.get(i) for i in status.mention_ids)
+            if a is not None
+        ]
+        reblog = None
+        if status.reblog_of_id is not None:
+            original = reblogs.get(status.reblog_of_id)
+            if original is None:
+                return None
+            reblog = self.status(original, accounts, reblogs, favourited, reblogged)
+            if reblog is None:
+                return None
+        data["reblog"] = reblog
+        if favourited is not None and reblogged is not None:
+            target = status.reblog_of_id or status.id
+            data["favourited"] = target in favourited
+            data["reblogged"] = target in reblogged
+            data["muted"] = False
+            data["bookmarked"] = False
+            data["pinned"] = False
+            data["filtered"] = []
+        return data
+
+    # -- the rest --------------------------------------------------------------------
+
+    def relationship(self, rel: Relationship) -> dict[str, Any]:
+        return {
+            "id": str(rel.id),
+            "following": rel.following,
+            "showing_reblogs": rel.showing_reblogs,
+            "notifying": rel.notifying,
+            "languages": rel.languages,
+            "followed_by": rel.followed_by,
+            "blocking": False,
+            "blocked_by": False,
+            "muting": False,
+            "muting_notifications": False,
+            "requested": rel.requested,
+            "requested_by": False,
+            "domain_blocking": False,
+            "endorsed": False,
+            "note": "",
+        }
+
+    def notification(self, n: Notification, account: dict[str, Any], status: dict[str, Any] | None) -> dict[str, Any]:
+        return {
+            "id": str(n.id),
+            "type": n.type,
+            "created_at": iso(n.created_at_ms),
+            "group_key": f"ungrouped-{n.id}",
+            "account": account,
+            "status": status,
+        }
+
+    def application(self, app: Application, with_secret: bool = False) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": str(app.id),
+            "name": app.name,
+            "website": app.website,
+            "scopes": list(app.scopes),
+            "redirect_uri": "\n".join(app.redirect_uris),
+            "redirect_uris": list(app.redirect_uris),
+            "vapid_key": "",
+        }
+        if with_secret:
+            data["client_id"] = app.client_id
+            data["client_secret"] = app.client_secret
+            data["client_secret_expires_at"] = 0
+        return data
+
+    def token(self, token: Token) -> dict[str, Any]:
+        return {
+            "access_token": token.token,
+            "token_type": "Bearer",
+            "scope": " ".join(token.scopes),
+            "created_at": token.created_at_ms // 1000,
+        }

@@ -1,0 +1,18 @@
+"""The cache port: cache-aside storage of JSON-able values with a TTL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
+
+
+class Cache(Protocol):
+    async def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        """The values found; missing or expired keys are simply absent."""
+        ...
+
+    async def set_many(self, items: Mapping[str, Any], ttl: float | None = None) -> None: ...
+    async def delete(self, *keys: str) -> None: ...
+    def stats(self) -> dict[str, int]:
+        """hits, misses, evictions, size: for /metrics."""
+        ...

@@ -1,0 +1,61 @@
+"""The database port: a set of physical shards, each speaking a portable subset of SQL.
+
+SQL handed to a shard uses ``?`` placeholders and syntax both SQLite and
+PostgreSQL accept (``ON CONFLICT ... DO NOTHING``, ``RETURNING``); adapters
+translate placeholders for their driver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from roost.domain.shards import ShardMap
+
+Row = Mapping[str, Any]
+Params = Sequence[Any]
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema step of one component; applied once per physical shard, in order."""
+
+    component: str
+    version: int
+    statements: tuple[str, ...]
+
+
+class Executor(Protocol):
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]: ...
+    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None: ...
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run a statement; returns the number of rows changed."""
+        ...
+    async def execute_many(self, sql: str, rows: Sequence[Params]) -> None: ...
+
+
+class Shard(Executor, Protocol):
+    index: int
+
+    def transaction(self) -> AbstractAsyncContextManager[Executor]:
+        """A unit of work on this shard: commits on exit, rolls back on error."""
+        ...
+
+    async def explain(self, sql: str, params: Params = ()) -> list[str]:
+        """The engine's query plan, one line per step (for index tests and operators)."""
+        ...
+
+
+class ShardedDatabase(Protocol):
+    shard_map: ShardMap
+
+    @property
+    def shards(self) -> Sequence[Shard]: ...
+    def for_id(self, snowflake: int) -> Shard: ...
+    def for_key(self, key: str | int) -> Shard: ...
+    def for_logical(self, logical: int) -> Shard: ...
+    async def migrate(self, migrations: Sequence[Migration]) -> None: ...
+    async def ping(self) -> None: ...
+    async def close(self) -> None: ...

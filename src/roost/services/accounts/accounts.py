@@ -1,0 +1,320 @@
+"""Accounts: registration, profiles, look-ups and counters, with cache-aside reads."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from roost.domain.content import USERNAME_RE
+from roost.domain.entities import Account
+from roost.errors import NotFound, Unprocessable
+from roost.ports.database import Row
+from roost.services.context import Backends
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_DISPLAY_NAME = 30
+MAX_NOTE = 500
+_COLUMNS = (
+    "id, username, display_name, note, email, locked, bot, created_at, followers_count,"
+    " following_count, statuses_count, last_status_at"
+)
+_COUNTERS = frozenset({"followers_count", "following_count", "statuses_count"})
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _to_account(row: Row) -> Account:
+    return Account(
+        id=row["id"],
+        username=row["username"],
+        display_name=row["display_name"],
+        note=row["note"],
+        email=row["email"],
+        locked=bool(row["locked"]),
+        bot=bool(row["bot"]),
+        created_at_ms=row["created_at"],
+        followers_count=row["followers_count"],
+        following_count=row["following_count"],
+        statuses_count=row["statuses_count"],
+        last_status_at_ms=row["last_status_at"],
+    )
+
+
+def validation_error(field: str, code: str, description: str) -> Unprocessable:
+    return Unprocessable(
+        f"Validation failed: {field.replace('_', ' ').capitalize()} {description}",
+        details={field: [{"error": code, "description": description}]},
+    )
+
+
+class AccountsService:
+    def __init__(self, backends: Backends, hasher: PasswordHasher | None = None) -> None:
+        self._b = backends
+        self._db = backends.db
+        self._cache = backends.cache
+        self._hasher = hasher or PasswordHasher()
+        self._celebrities: set[int] = set()
+
+    async def start(self) -> None:
+        threshold = self._b.settings.celebrity_threshold
+        for shard in self._db.shards:
+            rows = await shard.fetch_all(
+                "SELECT id FROM accounts WHERE followers_count >= ?", (threshold,)
+            )
+            self._celebrities.update(r["id"] for r in rows)
+
+    # -- registration and credentials ------------------------------------------------
+
+    async def hash_password(self, password: str) -> str:
+        # argon2 is deliberately slow; run it off the event loop (the C code releases the GIL).
+        return await asyncio.to_thread(self._hasher.hash, password)
+
+    async def register(
+        self,
+        username: str,
+        email: str,
+        password: str | None = None,
+        *,
+        password_hash: str | None = None,
+        display_name: str = "",
+    ) -> Account:
+        username = username.strip() if isinstance(username, str) else ""
+        email = email.strip().lower() if isinstance(email, str) else ""
+        if not USERNAME_RE.match(username):
+            raise validation_error(
+                "username", "ERR_INVALID", "must contain only letters, numbers and underscores (max 30)"
+            )
+        if not EMAIL_RE.match(email):
+            raise validation_error("email", "ERR_INVALID", "is invalid")
+        if password_hash is None:
+            if not isinstance(password, str) or not 8 <= len(password) <= 72:
+                raise validation_error("password", "ERR_TOO_SHORT", "must be 8 to 72 characters")
+            password_hash = await self.hash_password(password)
+        if await self._directory_get("username", username.lower()) is not None:
+            raise validation_error("username", "ERR_TAKEN", "is already taken")
+        if await self._directory_get("email", email) is not None:
+            raise validation_error("email", "ERR_TAKEN", "is already taken")
+
+        # Placement by hash: a random key spreads accounts evenly over logical shards,
+        # and the chosen shard is then carried in the id itself.
+        logical = self._db.shard_map.logical_for_key(secrets.randbits(62))
+        account_id = self._b.ids.next_id(logical)
+        # Claim the unique keys first: a concurrent registration of the same name
+        # loses on the primary key, and no account row exists without its keys.
+        if not await self._directory_claim("username", username.lower(), account_id):
+            raise validation_error("username", "ERR_TAKEN", "is already taken")
+        if not await self._directory_claim("email", email, account_id):
+            await self._directory_release("username", username.lower())
+            raise validation_error("email", "ERR_TAKEN", "is already taken")
+        display = display_name.strip()[:MAX_DISPLAY_NAME]
+        await self._db.for_id(account_id).execute(
+            "INSERT INTO accounts (id, username, username_lower, display_name, display_name_lower,"
+            " email, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (account_id, username, username.lower(), display, display.lower(), email,
+             password_hash, _now_ms()),
+        )
+        account = await self.get(account_id)
+        assert account is not None
+        return account
+
+    async def authenticate(self, login: str, password: str) -> Account | None:
+        """The account for an e-mail (or username) and password; None if they do not match."""
+        login = login.strip().lower()
+        account_id = await self._directory_get("email" if "@" in login else "username", login)
+        if account_id is None:
+            return None
+        row = await self._db.for_id(account_id).fetch_one(
+            "SELECT password_hash FROM accounts WHERE id = ?", (account_id,)
+        )
+        if row is None:
+            return None
+        try:
+            await asyncio.to_thread(self._hasher.verify, row["password_hash"], password)
+        except (VerificationError, InvalidHashError):
+            return None
+        return await self.get(account_id)
+
+    # -- reads -----------------------------------------------------------------------
+
+    async def get(self, account_id: int) -> Account | None:
+        return (await self.get_many([account_id])).get(account_id)
+
+    async def require(self, account_id: int) -> Account:
+        account = await self.get(account_id)
+        if account is None:
+            raise NotFound()
+        return account
+
+    async def get_many(self, ids: Iterable[int]) -> dict[int, Account]:
+        wanted = list(dict.fromkeys(ids))
+        cached = await self._cache.get_many([f"a:{i}" for i in wanted])
+        found: dict[int, Account] = {}
+        missing: dict[int, list[int]] = {}
+        for account_id in wanted:
+            hit = cached.get(f"a:{account_id}")
+            if hit is not None:
+                found[account_id] = hit
+            else:
+                missing.setdefault(self._db.shard_map.physical_for_id(account_id), []).append(account_id)
+        fresh: dict[str, Any] = {}
+        for physical, batch in missing.items():
+            marks = ",".join("?" * len(batch))
+            rows = await self._db.shards[physical].fetch_all(
+                f"SELECT {_COLUMNS} FROM accounts WHERE id IN ({marks})", batch
+            )
+            for row in rows:
+                account = _to_account(row)
+                found[account.id] = account
+                fresh[f"a:{account.id}"] = account
+        if fresh:
+            await self._cache.set_many(fresh)
+        return found
+
+    async def lookup(self, username: str) -> Account:
+        name = username.strip().lstrip("@").split("@", 1)[0].lower()
+        account_id = await self._directory_get("username", name)
+        account = None if account_id is None else await self.get(account_id)
+        if account is None:
+            raise NotFound()
+        return account
+
+    async def search(self, query: str, limit: int, offset: int = 0) -> list[Account]:
+        """Accounts whose username or display name starts with ``query`` (scatter-gather)."""
+        prefix = query.strip().lstrip("@").split("@", 1)[0].lower()
+        if not prefix:
+            return []
+        upper = prefix + "\U0010ffff"
+        scores: dict[int, tuple[int, int]] = {}
+        for shard in self._db.shards:
+            rows = await shard.fetch_all(
+                "SELECT id, username_lower, followers_count FROM accounts"
+                " WHERE username_lower >= ? AND username_lower < ? LIMIT ?",
+                (prefix, upper, limit + offset),
+            )
+            rows += await shard.fetch_all(
+                "SELECT id, username_lower, followers_count FROM accounts"
+                " WHERE display_name_lower >= ? AND display_name_lower < ? LIMIT ?",
+                (prefix, upper, limit + offset),
+            )
+            for row in rows:
+                exact = 0 if row["username_lower"] == prefix else 1
+                scores[row["id"]] = (exact, -row["followers_count"])
+        ranked = sorted(scores, key=lambda i: (*scores[i], i))[offset : offset + limit]
+        accounts = await self.get_many(ranked)
+        return [accounts[i] for i in ranked if i in accounts]
+
+    async def list_all(self) -> list[Account]:
+        out: list[Account] = []
+        for shard in self._db.shards:
+            rows = await shard.fetch_all(f"SELECT {_COLUMNS} FROM accounts ORDER BY id")
+            out.extend(_to_account(r) for r in rows)
+        return sorted(out, key=lambda a: a.id)
+
+    # -- writes ----------------------------------------------------------------------
+
+    async def update_credentials(
+        self, account_id: int, display_name: str | None = None, note: str | None = None,
+        locked: bool | None = None, bot: bool | None = None,
+    ) -> Account:
+        sets: list[str] = []
+        params: list[Any] = []
+        if display_name is not None:
+            if len(display_name) > MAX_DISPLAY_NAME:
+                raise validation_error("display_name", "ERR_TOO_LONG", f"is too long (maximum is {MAX_DISPLAY_NAME} characters)")
+            sets += ["display_name = ?", "display_name_lower = ?"]
+            params += [display_name, display_name.lower()]
+        if note is not None:
+            if len(note) > MAX_NOTE:
+                raise validation_error("note", "ERR_TOO_LONG", f"is too long (maximum is {MAX_NOTE} characters)")
+            sets.append("note = ?")
+            params.append(note)
+        if locked is not None:
+            sets.append("locked = ?")
+            params.append(int(locked))
+        if bot is not None:
+            sets.append("bot = ?")
+            params.append(int(bot))
+        if sets:
+            await self._db.for_id(account_id).execute(
+                f"UPDATE accounts SET {', '.join(sets)} WHERE id = ?", (*params, account_id)
+            )
+            await self._cache.delete(f"a:{account_id}")
+        return await self.require(account_id)
+
+    async def bump(self, account_id: int, counter: str, delta: int, *, last_status: bool = False) -> None:
+        if counter not in _COUNTERS:
+            raise ValueError(counter)
+        extra = ", last_status_at = ?" if last_status else ""
+        params: tuple[Any, ...] = (delta, delta)
+        params += (_now_ms(), account_id) if last_status else (account_id,)
+        await self._db.for_id(account_id).execute(
+            f"UPDATE accounts SET {counter} = CASE WHEN {counter} + ? < 0 THEN 0"
+            f" ELSE {counter} + ? END{extra} WHERE id = ?",
+            params,
+        )
+        await self._cache.delete(f"a:{account_id}")
+        if counter == "followers_count":
+            account = await self.get(account_id)
+            if account is not None:
+                if account.followers_count >= self._b.settings.celebrity_threshold:
+                    self._celebrities.add(account_id)
+                else:
+                    self._celebrities.discard(account_id)
+
+    def is_celebrity(self, account_id: int) -> bool:
+        return account_id in self._celebrities
+
+    def celebrities(self) -> frozenset[int]:
+        return frozenset(self._celebrities)
+
+    async def delete(self, account_id: int) -> Account:
+        """Remove an account and its keys and tokens (its content is removed by the caller)."""
+        account = await self.require(account_id)
+        await self._directory_release("username", account.username.lower())
+        await self._directory_release("email", account.email)
+        for shard in self._db.shards:
+            rows = await shard.fetch_all("SELECT token FROM tokens WHERE account_id = ?", (account_id,))
+            await shard.execute("DELETE FROM tokens WHERE account_id = ?", (account_id,))
+            await self._cache.delete(*(f"t:{r['token']}" for r in rows))
+        await self._db.for_id(account_id).execute("DELETE FROM accounts WHERE id = ?", (account_id,))
+        await self._cache.delete(f"a:{account_id}")
+        self._celebrities.discard(account_id)
+        return account
+
+    # -- the key directory -----------------------------------------------------------
+
+    async def _directory_get(self, kind: str, key: str) -> int | None:
+        cache_key = f"d:{kind}:{key}"
+        hit = (await self._cache.get_many([cache_key])).get(cache_key)
+        if hit is not None:
+            return int(hit)
+        row = await self._db.for_key(f"{kind}:{key}").fetch_one(
+            "SELECT account_id FROM account_directory WHERE kind = ? AND key = ?", (kind, key)
+        )
+        if row is None:
+            return None
+        await self._cache.set_many({cache_key: row["account_id"]})
+        return int(row["account_id"])
+
+    async def _directory_claim(self, kind: str, key: str, account_id: int) -> bool:
+        changed = await self._db.for_key(f"{kind}:{key}").execute(
+            "INSERT INTO account_directory (kind, key, account_id) VALUES (?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            (kind, key, account_id),
+        )
+        return changed == 1
+
+    async def _directory_release(self, kind: str, key: str) -> None:
+        await self._db.for_key(f"{kind}:{key}").execute(
+            "DELETE FROM account_directory WHERE kind = ? AND key = ?", (kind, key)
+        )
+        await self._cache.delete(f"d:{kind}:{key}")

@@ -1,0 +1,192 @@
+"""The follow graph, stored on both sides: 'following' on the follower's shard and
+'followers' on the followee's shard, so either direction is a one-shard range scan.
+
+The two sides are written one after the other, each idempotently (follow
+again to repair a half-written edge); the follower's side is written first,
+so a failure in between never leaves a follower receiving statuses it did not ask for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+from roost.domain.entities import Relationship
+from roost.domain.ids import shard_of
+from roost.domain.pagination import Page
+from roost.errors import Forbidden, NotFound
+from roost.services.accounts.accounts import AccountsService
+from roost.services.context import Backends
+from roost.services.outbox import Outbox
+
+
+class FollowsService:
+    def __init__(self, backends: Backends, accounts: AccountsService, outbox: Outbox) -> None:
+        self._b = backends
+        self._db = backends.db
+        self._cache = backends.cache
+        self._accounts = accounts
+        self._outbox = outbox
+
+    async def follow(
+        self, account_id: int, target_id: int, *, reblogs: bool = True, notify: bool = False
+    ) -> Relationship:
+        if account_id == target_id:
+            raise Forbidden("You cannot follow yourself")
+        await self._accounts.require(target_id)
+        follow_id = self._b.ids.next_id(shard_of(account_id))
+        created = False
+        async with self._db.for_id(account_id).transaction() as tx:
+            existing = await tx.fetch_one(
+                "SELECT follow_id FROM following WHERE account_id = ? AND target_id = ?",
+                (account_id, target_id),
+            )
+            if existing is None:
+                await tx.execute(
+                    "INSERT INTO following (account_id, target_id, follow_id, show_reblogs, notify)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (account_id, target_id, follow_id, int(reblogs), int(notify)),
+                )
+                created = True
+                await self._outbox.stage(
+                    tx, account_id,
+                    {"type": "follow.created", "account_id": account_id, "target_id": target_id,
+                     "follow_id": follow_id},
+                )
+            else:
+                follow_id = existing["follow_id"]
+                await tx.execute(
+                    "UPDATE following SET show_reblogs = ?, notify = ? WHERE account_id = ? AND target_id = ?",
+                    (int(reblogs), int(notify), account_id, target_id),
+                )
+        added = await self._db.for_id(target_id).execute(
+            "INSERT INTO followers (account_id, follower_id, follow_id) VALUES (?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            (target_id, account_id, follow_id),
+        )
+        if created:
+            await self._accounts.bump(account_id, "following_count", 1)
+        if added:
+            await self._accounts.bump(target_id, "followers_count", 1)
+        await self._cache.delete(f"fg:{account_id}")
+        await self._outbox.flush(self._db.for_id(account_id))
+        return (await self.relationships(account_id, [target_id]))[0]
+
+    async def unfollow(self, account_id: int, target_id: int) -> Relationship:
+        await self._accounts.require(target_id)
+        async with self._db.for_id(account_id).transaction() as tx:
+            removed = await tx.execute(
+                "DELETE FROM following WHERE account_id = ? AND target_id = ?", (account_id, target_id)
+            )
+            if removed:
+                await self._outbox.stage(
+                    tx, account_id,
+                    {"type": "follow.deleted", "account_id": account_id, "target_id": target_id},
+                )
+        dropped = await self._db.for_id(target_id).execute(
+            "DELETE FROM followers WHERE account_id = ? AND follower_id = ?", (target_id, account_id)
+        )
+        if removed:
+            await self._accounts.bump(account_id, "following_count", -1)
+        if dropped:
+            await self._accounts.bump(target_id, "followers_count", -1)
+        await self._cache.delete(f"fg:{account_id}")
+        await self._outbox.flush(self._db.for_id(account_id))
+        return (await self.relationships(account_id, [target_id]))[0]
+
+    async def relationships(self, account_id: int, target_ids: Iterable[int]) -> list[Relationship]:
+        targets = list(target_ids)
+        following = await self._following_map(account_id)
+        followed_by: set[int] = set()
+        if targets:
+            # Who of them follows me: my own 'followers' side, one shard.
+            marks = ",".join("?" * len(targets))
+            rows = await self._db.for_id(account_id).fetch_all(
+                f"SELECT follower_id FROM followers WHERE account_id = ? AND follower_id IN ({marks})",
+                (account_id, *targets),
+            )
+            followed_by.update(r["follower_id"] for r in rows)
+        out = []
+        for target in targets:
+            options = following.get(target)
+            out.append(
+                Relationship(
+                    id=target,
+                    following=options is not None,
+                    showing_reblogs=bool(options and options[0]),
+                    notifying=bool(options and options[1]),
+                    followed_by=target in followed_by,
+                )
+            )
+        return out
+
+    async def _following_map(self, account_id: int) -> dict[int, tuple[bool, bool]]:
+        """followee -> (show_reblogs, notify), cached: every home read consults it."""
+        key = f"fg:{account_id}"
+        hit = (await self._cache.get_many([key])).get(key)
+        if hit is not None:
+            return hit  # type: ignore[no-any-return]
+        rows = await self._db.for_id(account_id).fetch_all(
+            "SELECT target_id, show_reblogs, notify FROM following WHERE account_id = ?", (account_id,)
+        )
+        mapping = {r["target_id"]: (bool(r["show_reblogs"]), bool(r["notify"])) for r in rows}
+        await self._cache.set_many({key: mapping})
+        return mapping
+
+    async def following_ids(self, account_id: int) -> list[int]:
+        return list(await self._following_map(account_id))
+
+    async def is_following(self, account_id: int, target_id: int) -> bool:
+        return target_id in await self._following_map(account_id)
+
+    async def follower_batches(self, account_id: int, batch: int = 1000) -> AsyncIterator[list[int]]:
+        """Every follower id, in batches, by keyset pagination (for fanout)."""
+        shard = self._db.for_id(account_id)
+        after = -1
+        while True:
+            rows = await shard.fetch_all(
+                "SELECT follower_id, follow_id FROM followers WHERE account_id = ? AND follow_id > ?"
+                " ORDER BY follow_id LIMIT ?",
+                (account_id, after, batch),
+            )
+            if not rows:
+                return
+            yield [r["follower_id"] for r in rows]
+            after = rows[-1]["follow_id"]
+
+    async def page(self, account_id: int, direction: str, page: Page) -> list[tuple[int, int]]:
+        """(cursor, account id) pairs of followers or following, newest follow first."""
+        await self._accounts.require(account_id)
+        table, column = ("followers", "follower_id") if direction == "followers" else ("following", "target_id")
+        clauses = ["account_id = ?"]
+        params: list[Any] = [account_id]
+        if page.max_id is not None:
+            clauses.append("follow_id < ?")
+            params.append(page.max_id)
+        if page.lower_bound is not None:
+            clauses.append("follow_id > ?")
+            params.append(page.lower_bound)
+        order = "ASC" if page.ascending else "DESC"
+        rows = await self._db.for_id(account_id).fetch_all(
+            f"SELECT follow_id, {column} AS other FROM {table} WHERE {' AND '.join(clauses)}"
+            f" ORDER BY follow_id {order} LIMIT ?",
+            (*params, page.limit),
+        )
+        pairs = [(r["follow_id"], r["other"]) for r in rows]
+        return sorted(pairs, reverse=True)
+
+    async def remove_all(self, account_id: int) -> None:
+        """Cut every edge of an account (account deletion)."""
+        for target in await self.following_ids(account_id):
+            try:
+                await self.unfollow(account_id, target)
+            except NotFound:
+                continue
+        async for batch in self.follower_batches(account_id):
+            for follower in batch:
+                await self._db.for_id(follower).execute(
+                    "DELETE FROM following WHERE account_id = ? AND target_id = ?", (follower, account_id)
+                )
+                await self._accounts.bump(follower, "following_count", -1)
+                await self._cache.delete(f"fg:{follower}")
+        await self._db.for_id(account_id).execute("DELETE FROM followers WHERE account_id = ?", (account_id,))

@@ -1,0 +1,225 @@
+"""OAuth 2 as Mastodon speaks it: apps, tokens (password, authorization_code with OOB,
+client_credentials), revocation, and resolving a bearer token to an Identity."""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+from roost.domain.entities import Application, Identity, Token
+
+from roost.domain.scopes import InvalidScope, expand, is_subset, parse_scopes
+from roost.errors import BadRequest, Forbidden, Unauthorized, Unprocessable
+from roost.ports.database import Row
+from roost.services.accounts.accounts import AccountsService
+from roost.services.context import Backends
+
+OOB = "urn:ietf:wg:oauth:2.0:oob"
+CODE_LIFETIME_MS = 10 * 60 * 1000
+GRANT_TYPES = ("authorization_code", "password", "client_credentials")
+
+
+class OAuthError(BadRequest):
+    """An OAuth error: carries RFC 6749's error code and a description."""
+
+    def __init__(self, code: str, description: str, status: int = 400) -> None:
+        super().__init__(code, error_description=description)
+        self.status_code = status
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _to_app(row: Row) -> Application:
+    return Application(
+        id=row["id"],
+        name=row["name"],
+        website=row["website"],
+        redirect_uris=tuple(row["redirect_uris"].split("\n")),
+        scopes=tuple(row["scopes"].split()),
+        client_id=row["client_id"],
+        client_secret=row["client_secret"],
+    )
+
+
+class OAuthService:
+    def __init__(self, backends: Backends, accounts: AccountsService) -> None:
+        self._b = backends
+        self._db = backends.db
+        self._cache = backends.cache
+        self._accounts = accounts
+
+    # -- applications ----------------------------------------------------------------
+
+    async def create_app(
+        self, name: str, redirect_uris: list[str], scopes: str | None, website: str | None
+    ) -> Application:
+        if not name.strip():
+            raise Unprocessable("Validation failed: Application name can't be blank")
+        if len(name) > 60:
+            raise Unprocessable("Validation failed: Application name is too long (maximum is 60 characters)")
+        uris = [u.strip() for u in redirect_uris if u.strip()]
+        if not uris:
+            raise Unprocessable("Validation failed: Redirect URI can't be blank")
+        for uri in uris:
+            if uri != OOB and "://" not in uri:
+                raise Unprocessable("Validation failed: Redirect URI must be an absolute URI.")
+        try:
+            granted = parse_scopes(scopes)
+        except InvalidScope as exc:
+            raise Unprocessable(f"Validation failed: Scopes has an unknown scope: {exc}") from exc
+        app = Application(
+            id=self._b.ids.next_id(secrets.randbelow(self._db.shard_map.logical)),
+            name=name.strip(),
+            website=website or None,
+            redirect_uris=tuple(uris),
+            scopes=granted,
+            client_id=secrets.token_urlsafe(32),
+            client_secret=secrets.token_urlsafe(32),
+        )
+        await self._db.for_key(app.client_id).execute(
+            "INSERT INTO applications (client_id, id, name, website, redirect_uris, scopes,"
+            " client_secret, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (app.client_id, app.id, app.name, app.website, "\n".join(app.redirect_uris),
+             " ".join(app.scopes), app.client_secret, _now_ms()),
+        )
+        await self._db.for_id(app.id).execute(
+            "INSERT INTO application_ids (id, client_id) VALUES (?, ?)", (app.id, app.client_id)
+        )
+        return app
+
+    async def app_by_client_id(self, client_id: str) -> Application | None:
+        row = await self._db.for_key(client_id).fetch_one(
+            "SELECT * FROM applications WHERE client_id = ?", (client_id,)
+        )
+        return None if row is None else _to_app(row)
+
+    async def app_by_id(self, app_id: int) -> Application | None:
+        key = f"app:{app_id}"
+        hit = (await self._cache.get_many([key])).get(key)
+        if hit is not None:
+            return hit  # type: ignore[no-any-return]
+        row = await self._db.for_id(app_id).fetch_one(
+            "SELECT client_id FROM application_ids WHERE id = ?", (app_id,)
+        )
+        app = None if row is None else await self.app_by_client_id(row["client_id"])
+        if app is not None:
+            await self._cache.set_many({key: app})
+        return app
+
+    async def authenticate_client(self, client_id: str | None, client_secret: str | None) -> Application:
+        app = await self.app_by_client_id(client_id) if client_id else None
+        if app is None or not secrets.compare_digest(app.client_secret, client_secret or ""):
+            raise OAuthError(
+                "invalid_client",
+                "Client authentication failed due to unknown client, no client authentication"
+                " included, or unsupported authentication method.",
+                status=401,
+            )
+        return app
+
+    # -- tokens ----------------------------------------------------------------------
+
+    def _requested_scopes(self, app: Application, raw: str | None) -> tuple[str, ...]:
+        try:
+            requested = parse_scopes(raw, default=app.scopes)
+        except InvalidScope as exc:
+            raise OAuthError("invalid_scope", "The requested scope is invalid, unknown, or malformed.") from exc
+        if not is_subset(requested, app.scopes):
+            raise OAuthError("invalid_scope", "The requested scope is invalid, unknown, or malformed.")
+        return requested
+
+    async def issue(self, app: Application, account_id: int | None, scopes: tuple[str, ...]) -> Token:
+        token = Token(
+            token=secrets.token_urlsafe(32),
+            application_id=app.id,
+            account_id=account_id,
+            scopes=scopes,
+            created_at_ms=_now_ms(),
+        )
+        await self._db.for_key(token.token).execute(
+            "INSERT INTO tokens (token, application_id, account_id, scopes, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (token.token, app.id, account_id, " ".join(scopes), token.created_at_ms),
+        )
+        return token
+
+    async def password_grant(self, app: Application, login: str, password: str, scope: str | None) -> Token:
+        scopes = self._requested_scopes(app, scope)
+        account = await self._accounts.authenticate(login, password)
+        if account is None:
+            raise OAuthError(
+                "invalid_grant",
+                "The provided authorization grant is invalid, expired, revoked, does not match"
+                " the redirection URI used in the authorization request, or was issued to another client.",
+            )
+        return await self.issue(app, account.id, scopes)
+
+    async def client_credentials_grant(self, app: Application, scope: str | None) -> Token:
+        return await self.issue(app, None, self._requested_scopes(app, scope))
+
+    async def create_code(self, app: Application, account_id: int, redirect_uri: str, scope: str | None) -> str:
+        if redirect_uri not in app.redirect_uris:
+            raise OAuthError("invalid_redirect_uri", "The redirect uri included is not valid.")
+        scopes = self._requested_scopes(app, scope)
+        code = secrets.token_urlsafe(32)
+        await self._db.for_key(code).execute(
+            "INSERT INTO authorization_codes (code, application_id, account_id, scopes,"
+            " redirect_uri, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (code, app.id, account_id, " ".join(scopes), redirect_uri, _now_ms() + CODE_LIFETIME_MS),
+        )
+        return code
+
+    async def authorization_code_grant(self, app: Application, code: str, redirect_uri: str | None) -> Token:
+        invalid = OAuthError(
+            "invalid_grant",
+            "The provided authorization grant is invalid, expired, revoked, does not match the"
+            " redirection URI used in the authorization request, or was issued to another client.",
+        )
+        shard = self._db.for_key(code)
+        row = await shard.fetch_one("SELECT * FROM authorization_codes WHERE code = ?", (code,))
+        if row is None or row["application_id"] != app.id or row["expires_at"] < _now_ms():
+            raise invalid
+        if redirect_uri is not None and redirect_uri != row["redirect_uri"]:
+            raise invalid
+        # Codes are single-use: whoever deletes the row wins.
+        if await shard.execute("DELETE FROM authorization_codes WHERE code = ?", (code,)) != 1:
+            raise invalid
+        return await self.issue(app, row["account_id"], tuple(row["scopes"].split()))
+
+    async def revoke(self, app: Application, token: str) -> None:
+        shard = self._db.for_key(token)
+        row = await shard.fetch_one("SELECT application_id FROM tokens WHERE token = ?", (token,))
+        if row is None:
+            return  # RFC 7009: revoking an unknown token succeeds
+        if row["application_id"] != app.id:
+            raise Forbidden("You are not authorized to revoke this token")
+        await shard.execute("DELETE FROM tokens WHERE token = ?", (token,))
+        await self._cache.delete(f"t:{token}")
+
+    async def identify(self, token: str) -> Identity:
+        """The identity behind a bearer token; cached, since every request asks."""
+        key = f"t:{token}"
+        hit = (await self._cache.get_many([key])).get(key)
+        if hit is not None:
+            return hit  # type: ignore[no-any-return]
+        row = await self._db.for_key(token).fetch_one(
+            "SELECT application_id, account_id, scopes FROM tokens WHERE token = ?", (token,)
+        )
+        if row is None:
+            raise Unauthorized()
+        account_id = row["account_id"]
+        if account_id is not None and await self._accounts.get(account_id) is None:
+            raise Unauthorized()
+        identity = Identity(
+            token=token,
+            account_id=account_id,
+            application_id=row["application_id"],
+            scopes=expand(tuple(row["scopes"].split())),
+        )
+        await self._cache.set_many({key: identity}, ttl=60.0)
+        return identity
+
+
+

@@ -1,0 +1,50 @@
+"""Tables owned by the accounts service (accounts, the key directory, follows, OAuth)."""
+
+from roost.ports.database import Migration
+
+MIGRATIONS = (
+    Migration(
+        "accounts",
+        1,
+        (
+            "CREATE TABLE accounts ("
+            " id BIGINT PRIMARY KEY, username TEXT NOT NULL, username_lower TEXT NOT NULL,"
+            " display_name TEXT NOT NULL DEFAULT '', display_name_lower TEXT NOT NULL DEFAULT '',"
+            " note TEXT NOT NULL DEFAULT '', email TEXT NOT NULL, password_hash TEXT NOT NULL,"
+            " locked INTEGER NOT NULL DEFAULT 0, bot INTEGER NOT NULL DEFAULT 0,"
+            " created_at BIGINT NOT NULL, followers_count INTEGER NOT NULL DEFAULT 0,"
+            " following_count INTEGER NOT NULL DEFAULT 0, statuses_count INTEGER NOT NULL DEFAULT 0,"
+            " last_status_at BIGINT)",
+            "CREATE INDEX accounts_username_lower ON accounts (username_lower)",
+            "CREATE INDEX accounts_display_name_lower ON accounts (display_name_lower)",
+            # Unique keys (username, e-mail) -> account, placed by hash of the key, so a
+            # lookup by name touches one shard although accounts are placed by id.
+            "CREATE TABLE account_directory ("
+            " kind TEXT NOT NULL, key TEXT NOT NULL, account_id BIGINT NOT NULL,"
+            " PRIMARY KEY (kind, key))",
+            # Follows are stored on both sides: 'following' on the follower's shard,
+            # 'followers' on the followee's shard. follow_id is the pagination cursor.
+            "CREATE TABLE following ("
+            " account_id BIGINT NOT NULL, target_id BIGINT NOT NULL, follow_id BIGINT NOT NULL,"
+            " show_reblogs INTEGER NOT NULL DEFAULT 1, notify INTEGER NOT NULL DEFAULT 0,"
+            " PRIMARY KEY (account_id, target_id))",
+            "CREATE UNIQUE INDEX following_by_cursor ON following (account_id, follow_id)",
+            "CREATE TABLE followers ("
+            " account_id BIGINT NOT NULL, follower_id BIGINT NOT NULL, follow_id BIGINT NOT NULL,"
+            " PRIMARY KEY (account_id, follower_id))",
+            "CREATE UNIQUE INDEX followers_by_cursor ON followers (account_id, follow_id)",
+            "CREATE TABLE applications ("
+            " client_id TEXT PRIMARY KEY, id BIGINT NOT NULL, name TEXT NOT NULL, website TEXT,"
+            " redirect_uris TEXT NOT NULL, scopes TEXT NOT NULL, client_secret TEXT NOT NULL,"
+            " created_at BIGINT NOT NULL)",
+            "CREATE TABLE application_ids (id BIGINT PRIMARY KEY, client_id TEXT NOT NULL)",
+            "CREATE TABLE tokens ("
+            " token TEXT PRIMARY KEY, application_id BIGINT NOT NULL, account_id BIGINT,"
+            " scopes TEXT NOT NULL, created_at BIGINT NOT NULL)",
+            "CREATE INDEX tokens_by_account ON tokens (account_id)",
+            "CREATE TABLE authorization_codes ("
+            " code TEXT PRIMARY KEY, application_id BIGINT NOT NULL, account_id BIGINT NOT NULL,"
+            " scopes TEXT NOT NULL, redirect_uri TEXT NOT NULL, expires_at BIGINT NOT NULL)",
+        ),
+    ),
+)

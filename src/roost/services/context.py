@@ -1,0 +1,21 @@
+"""What every service is built with: the ports, chosen by the runtime."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from roost.domain.ids import IdGenerator
+from roost.failpoints import Failpoints
+from roost.ports import Cache, Log, ShardedDatabase, TimelineStore
+from roost.settings import Settings
+
+
+@dataclass
+class Backends:
+    settings: Settings
+    db: ShardedDatabase
+    cache: Cache
+    log: Log
+    timelines: TimelineStore
+    ids: IdGenerator = field(default_factory=IdGenerator)
+    failpoints: Failpoints = field(default_factory=Failpoints)

@@ -1,0 +1,103 @@
+"""Notifications: created from events on the log, listed and dismissed by their recipient."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from roost.domain.entities import Notification
+from roost.domain.ids import shard_of
+from roost.domain.pagination import Page
+from roost.errors import NotFound
+from roost.ports.database import Row
+from roost.services.context import Backends
+
+
+def _to_notification(row: Row) -> Notification:
+    return Notification(
+        id=row["id"],
+        account_id=row["account_id"],
+        type=row["type"],
+        from_account_id=row["from_account_id"],
+        status_id=row["status_id"] or None,
+        created_at_ms=row["created_at"],
+    )
+
+
+class NotificationsService:
+    def __init__(self, backends: Backends) -> None:
+        self._b = backends
+        self._db = backends.db
+        self.created = 0
+
+    async def create(self, recipient: int, type_: str, from_account_id: int, status_id: int | None) -> None:
+        if recipient == from_account_id:
+            return
+        added = await self._db.for_id(recipient).execute(
+            "INSERT INTO notifications (id, account_id, type, from_account_id, status_id, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (self._b.ids.next_id(shard_of(recipient)), recipient, type_, from_account_id,
+             status_id or 0, time.time_ns() // 1_000_000),
+        )
+        self.created += added
+
+    async def list(
+        self,
+        account_id: int,
+        page: Page,
+        types: Iterable[str] = (),
+        exclude_types: Iterable[str] = (),
+        from_account_id: int | None = None,
+    ) -> list[Notification]:
+        clauses = ["account_id = ?"]
+        params: list[Any] = [account_id]
+        if page.max_id is not None:
+            clauses.append("id < ?")
+            params.append(page.max_id)
+        if page.lower_bound is not None:
+            clauses.append("id > ?")
+            params.append(page.lower_bound)
+        wanted = list(types)
+        if wanted:
+            clauses.append(f"type IN ({','.join('?' * len(wanted))})")
+            params += wanted
+        unwanted = list(exclude_types)
+        if unwanted:
+            clauses.append(f"type NOT IN ({','.join('?' * len(unwanted))})")
+            params += unwanted
+        if from_account_id is not None:
+            clauses.append("from_account_id = ?")
+            params.append(from_account_id)
+        order = "ASC" if page.ascending else "DESC"
+        rows = await self._db.for_id(account_id).fetch_all(
+            f"SELECT * FROM notifications WHERE {' AND '.join(clauses)} ORDER BY id {order} LIMIT ?",
+            (*params, page.limit),
+        )
+        return sorted((_to_notification(r) for r in rows), key=lambda n: n.id, reverse=True)
+
+    async def get(self, account_id: int, notification_id: int) -> Notification:
+        row = await self._db.for_id(account_id).fetch_one(
+            "SELECT * FROM notifications WHERE account_id = ? AND id = ?", (account_id, notification_id)
+        )
+        if row is None:
+            raise NotFound()
+        return _to_notification(row)
+
+    async def dismiss(self, account_id: int, notification_id: int) -> None:
+        removed = await self._db.for_id(account_id).execute(
+            "DELETE FROM notifications WHERE account_id = ? AND id = ?", (account_id, notification_id)
+        )
+        if not removed:
+            raise NotFound()
+
+    async def clear(self, account_id: int) -> None:
+        await self._db.for_id(account_id).execute(
+            "DELETE FROM notifications WHERE account_id = ?", (account_id,)
+        )
+
+    async def remove_about_status(self, recipient_ids: Iterable[int], status_id: int) -> None:
+        for recipient in set(recipient_ids):
+            await self._db.for_id(recipient).execute(
+                "DELETE FROM notifications WHERE account_id = ? AND status_id = ?", (recipient, status_id)
+            )

@@ -1,0 +1,145 @@
+"""Favourites and reblogs, each stored on both sides (the status's shard and the actor's)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from roost.domain.entities import Identity, Status
+from roost.domain.ids import shard_of
+from roost.domain.pagination import Page
+from roost.errors import Forbidden
+from roost.services.context import Backends
+from roost.services.outbox import Outbox
+from roost.services.statuses.statuses import StatusesService
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class InteractionsService:
+    def __init__(self, backends: Backends, statuses: StatusesService, outbox: Outbox) -> None:
+        self._b = backends
+        self._db = backends.db
+        self._statuses = statuses
+        self._outbox = outbox
+
+    async def favourite(self, identity: Identity, status_id: int) -> Status:
+        actor = identity.account_id
+        assert actor is not None
+        status = await self._statuses.get_visible(status_id, actor)
+        favourite_id = self._b.ids.next_id(shard_of(actor))
+        shard = self._db.for_id(status.id)
+        async with shard.transaction() as tx:
+            added = await tx.execute(
+                "INSERT INTO favourites (status_id, account_id, favourite_id) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
+                (status.id, actor, favourite_id),
+            )
+            if added:
+                await self._outbox.stage(
+                    tx, actor,
+                    {"type": "favourite.created", "account_id": actor, "status_id": status.id,
+                     "status_account_id": status.account_id},
+                )
+        await self._db.for_id(actor).execute(
+            "INSERT INTO account_favourites (account_id, status_id, favourite_id) VALUES (?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            (actor, status.id, favourite_id),
+        )
+        if added:
+            await self._statuses._bump(status.id, "favourites_count", 1)
+            await self._outbox.flush(shard)
+        return await self._statuses.get_visible(status.id, actor)
+
+    async def unfavourite(self, identity: Identity, status_id: int) -> Status:
+        actor = identity.account_id
+        assert actor is not None
+        status = await self._statuses.get_visible(status_id, actor)
+        removed = await self._db.for_id(status.id).execute(
+            "DELETE FROM favourites WHERE status_id = ? AND account_id = ?", (status.id, actor)
+        )
+        await self._db.for_id(actor).execute(
+            "DELETE FROM account_favourites WHERE account_id = ? AND status_id = ?", (actor, status.id)
+        )
+        if removed:
+            await self._statuses._bump(status.id, "favourites_count", -1)
+        return await self._statuses.get_visible(status.id, actor)
+
+    async def reblog(self, identity: Identity, status_id: int, visibility: str = "public") -> Status:
+        actor = identity.account_id
+        assert actor is not None
+        original = await self._statuses.get_visible(status_id, actor)
+        if original.reblog_of_id is not None:
+            original = await self._statuses.get_visible(original.reblog_of_id, actor)
+        if original.visibility not in ("public", "unlisted"):
+            raise Forbidden("This action is not allowed")
+        if visibility not in ("public", "unlisted", "private"):
+            visibility = "public"
+        existing = await self._db.for_id(actor).fetch_one(
+            "SELECT id FROM statuses WHERE account_id = ? AND reblog_of_id = ?", (actor, original.id)
+        )
+        if existing is not None:
+            return (await self._statuses.get_many([existing["id"]]))[existing["id"]]
+        wrapper = Status(
+            id=self._b.ids.next_id(shard_of(actor)),
+            account_id=actor,
+            text="",
+            content="",
+            visibility=visibility,
+            reblog_of_id=original.id,
+            created_at_ms=_now_ms(),
+        )
+        await self._db.for_id(original.id).execute(
+            "INSERT INTO reblogs (status_id, account_id, reblog_id) VALUES (?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            (original.id, actor, wrapper.id),
+        )
+        await self._statuses._insert(wrapper, identity.application_id, None, original.account_id)
+        await self._statuses._bump(original.id, "reblogs_count", 1)
+        return (await self._statuses.get_many([wrapper.id]))[wrapper.id]
+
+    async def unreblog(self, identity: Identity, status_id: int) -> Status:
+        actor = identity.account_id
+        assert actor is not None
+        original = await self._statuses.get_visible(status_id, actor)
+        row = await self._db.for_id(actor).fetch_one(
+            "SELECT id FROM statuses WHERE account_id = ? AND reblog_of_id = ?", (actor, original.id)
+        )
+        if row is not None:
+            wrapper = (await self._statuses.get_many([row["id"]])).get(row["id"])
+            if wrapper is not None:
+                await self._statuses._remove(wrapper)
+        return await self._statuses.get_visible(original.id, actor)
+
+    async def favourited_by(self, status_id: int, viewer_id: int | None, page: Page) -> list[tuple[int, int]]:
+        await self._statuses.get_visible(status_id, viewer_id)
+        return await self._page(status_id, "favourites", "favourite_id", "status_id", "account_id", page)
+
+    async def reblogged_by(self, status_id: int, viewer_id: int | None, page: Page) -> list[tuple[int, int]]:
+        await self._statuses.get_visible(status_id, viewer_id)
+        return await self._page(status_id, "reblogs", "reblog_id", "status_id", "account_id", page)
+
+    async def favourites_of(self, account_id: int, page: Page) -> list[tuple[int, int]]:
+        """(cursor, status id) pairs of what ``account_id`` favourited, newest first."""
+        return await self._page(account_id, "account_favourites", "favourite_id", "account_id", "status_id", page)
+
+    async def _page(
+        self, owner: int, table: str, cursor: str, owner_column: str, other: str, page: Page
+    ) -> list[tuple[int, int]]:
+        clauses = [f"{owner_column} = ?"]
+        params: list[Any] = [owner]
+        if page.max_id is not None:
+            clauses.append(f"{cursor} < ?")
+            params.append(page.max_id)
+        if page.lower_bound is not None:
+            clauses.append(f"{cursor} > ?")
+            params.append(page.lower_bound)
+        order = "ASC" if page.ascending else "DESC"
+        rows = await self._db.for_id(owner).fetch_all(
+            f"SELECT {cursor} AS cursor, {other} AS other FROM {table} WHERE {' AND '.join(clauses)}"
+            f" ORDER BY {cursor} {order} LIMIT ?",
+            (*params, page.limit),
+        )
+        return sorted(((r["cursor"], r["other"]) for r in rows), reverse=True)

@@ -1,0 +1,376 @@
+"""Statuses: posting (with Idempotency-Key), reading with visibility, deleting, threads.
+
+The write path is: validate -> insert on the author's shard together with a
+``status.created`` event in the outbox (one transaction) -> relay the event to
+the log -> return. Fanout, notifications and indexing consume that log.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from roost.domain.content import mentioned_usernames, render
+from roost.domain.entities import VISIBILITIES, Identity, Status
+from roost.domain.ids import shard_of
+from roost.domain.visibility import can_view, needs_relationship
+from roost.errors import Forbidden, NotFound, Unprocessable
+from roost.ports.database import Row
+from roost.services.accounts import AccountsService, FollowsService, OAuthService
+from roost.services.context import Backends
+from roost.services.outbox import Outbox
+
+IDEMPOTENCY_TTL_MS = 60 * 60 * 1000
+MAX_CONTEXT_ANCESTORS = 40
+MAX_CONTEXT_DESCENDANTS = 60
+_COLUMNS = (
+    "id, account_id, text, content, visibility, sensitive, spoiler_text, language, in_reply_to_id,"
+    " in_reply_to_account_id, reblog_of_id, mention_ids, tags, application_id, created_at,"
+    " favourites_count, reblogs_count, replies_count"
+)
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _ids(raw: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in raw.split()) if raw else ()
+
+
+def created_event(status: Status, reblog_of_account_id: int | None = None) -> dict[str, Any]:
+    return {
+        "type": "status.created",
+        "status_id": status.id,
+        "account_id": status.account_id,
+        "visibility": status.visibility,
+        "mention_ids": list(status.mention_ids),
+        "reblog_of_id": status.reblog_of_id,
+        "reblog_of_account_id": reblog_of_account_id,
+        "in_reply_to_id": status.in_reply_to_id,
+    }
+
+
+class StatusesService:
+    def __init__(
+        self,
+        backends: Backends,
+        accounts: AccountsService,
+        follows: FollowsService,
+        oauth: OAuthService,
+        outbox: Outbox,
+    ) -> None:
+        self._b = backends
+        self._db = backends.db
+        self._cache = backends.cache
+        self._accounts = accounts
+        self._follows = follows
+        self._oauth = oauth
+        self._outbox = outbox
+
+    # -- reading ---------------------------------------------------------------------
+
+    def _row_to_status(self, row: Row, app_names: dict[int, tuple[str, str | None]]) -> Status:
+        app = app_names.get(row["application_id"]) if row["application_id"] else None
+        return Status(
+            id=row["id"],
+            account_id=row["account_id"],
+            text=row["text"],
+            content=row["content"],
+            visibility=row["visibility"],
+            sensitive=bool(row["sensitive"]),
+            spoiler_text=row["spoiler_text"],
+            language=row["language"],
+            in_reply_to_id=row["in_reply_to_id"],
+            in_reply_to_account_id=row["in_reply_to_account_id"],
+            reblog_of_id=row["reblog_of_id"],
+            mention_ids=_ids(row["mention_ids"]),
+            tags=tuple(row["tags"].split()) if row["tags"] else (),
+            application_name=app[0] if app else None,
+            application_website=app[1] if app else None,
+            created_at_ms=row["created_at"],
+            favourites_count=row["favourites_count"],
+            reblogs_count=row["reblogs_count"],
+            replies_count=row["replies_count"],
+        )
+
+    async def get_many(self, ids: Iterable[int]) -> dict[int, Status]:
+        """Statuses by id, cache-aside; misses are batched into one query per shard."""
+        wanted = list(dict.fromkeys(ids))
+        cached = await self._cache.get_many([f"s:{i}" for i in wanted])
+        found: dict[int, Status] = {}
+        missing: dict[int, list[int]] = {}
+        for status_id in wanted:
+            hit = cached.get(f"s:{status_id}")
+            if hit is not None:
+                found[status_id] = hit
+            else:
+                missing.setdefault(self._db.shard_map.physical_for_id(status_id), []).append(status_id)
+        fresh: dict[str, Any] = {}
+        for physical, batch in missing.items():
+            marks = ",".join("?" * len(batch))
+            rows = await self._db.shards[physical].fetch_all(
+                f"SELECT {_COLUMNS} FROM statuses WHERE id IN ({marks})", batch
+            )
+            apps: dict[int, tuple[str, str | None]] = {}
+            for app_id in {r["application_id"] for r in rows if r["application_id"]}:
+                app = await self._oauth.app_by_id(app_id)
+                if app is not None:
+                    apps[app_id] = (app.name, app.website)
+            for row in rows:
+                status = self._row_to_status(row, apps)
+                found[status.id] = status
+                fresh[f"s:{status.id}"] = status
+        if fresh:
+            await self._cache.set_many(fresh)
+        return found
+
+    async def visible_to(self, statuses: Iterable[Status], viewer_id: int | None) -> list[Status]:
+        """Those of ``statuses`` the viewer may see (order kept)."""
+        out = []
+        following: set[int] | None = None
+        for status in statuses:
+            follows_author = False
+            if needs_relationship(status, viewer_id):
+                if following is None:
+                    assert viewer_id is not None
+                    following = set(await self._follows.following_ids(viewer_id))
+                follows_author = status.account_id in following
+            if can_view(status, viewer_id, follows_author):
+                out.append(status)
+        return out
+
+    async def get_visible(self, status_id: int, viewer_id: int | None) -> Status:
+        status = (await self.get_many([status_id])).get(status_id)
+        if status is None or not await self.visible_to([status], viewer_id):
+            raise NotFound()
+        return status
+
+    async def viewer_flags(self, viewer_id: int, status_ids: list[int]) -> tuple[set[int], set[int]]:
+        """(favourited, reblogged) among ``status_ids``: two queries on the viewer's shard."""
+        if not status_ids:
+            return set(), set()
+        shard = self._db.for_id(viewer_id)
+        marks = ",".join("?" * len(status_ids))
+        favourited = await shard.fetch_all(
+            f"SELECT status_id FROM account_favourites WHERE account_id = ? AND status_id IN ({marks})",
+            (viewer_id, *status_ids),
+        )
+        reblogged = await shard.fetch_all(
+            f"SELECT reblog_of_id FROM statuses WHERE account_id = ? AND reblog_of_id IN ({marks})",
+            (viewer_id, *status_ids),
+        )
+        return {r["status_id"] for r in favourited}, {r["reblog_of_id"] for r in reblogged}
+
+    # -- posting ---------------------------------------------------------------------
+
+    async def create(
+        self,
+        identity: Identity,
+        text: str,
+        *,
+        visibility: str = "public",
+        sensitive: bool = False,
+        spoiler_text: str = "",
+        language: str | None = None,
+        in_reply_to_id: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> Status:
+        author_id = identity.account_id
+        assert author_id is not None
+        if idempotency_key:
+            existing = await self._idempotent_status(author_id, idempotency_key)
+            if existing is not None:
+                return existing
+        text = text or ""
+        if not text.strip():
+            raise Unprocessable("Validation failed: Text can't be blank")
+        limit = self._b.settings.max_status_chars
+        if len(text) + len(spoiler_text) > limit:
+            raise Unprocessable(f"Validation failed: Text character limit of {limit} exceeded")
+        if visibility not in VISIBILITIES:
+            raise Unprocessable("Validation failed: Visibility is not included in the list")
+        if language is not None and (not language.isalpha() or len(language) > 8):
+            raise Unprocessable("Validation failed: Language is not a valid language code")
+        parent: Status | None = None
+        if in_reply_to_id is not None:
+            parent = await self.get_visible(in_reply_to_id, author_id)
+
+        settings = self._b.settings
+        known: dict[str, int] = {}
+
+        def resolve(username: str) -> str | None:
+            return f"{settings.base_url}/@{username}" if username in known else None
+
+        # Resolve mentions first (I/O), then render with the names that exist.
+        for username in mentioned_usernames(text, settings.instance_domain):
+            try:
+                known[username] = (await self._accounts.lookup(username)).id
+            except NotFound:
+                continue
+        rendered = render(text, settings.base_url, settings.instance_domain, resolve)
+        mention_ids = tuple(known[name] for name in rendered.mentions if known[name] != author_id)
+
+        status = Status(
+            id=self._b.ids.next_id(shard_of(author_id)),
+            account_id=author_id,
+            text=text,
+            content=rendered.html,
+            visibility=visibility,
+            sensitive=sensitive or bool(spoiler_text),
+            spoiler_text=spoiler_text,
+            language=language,
+            in_reply_to_id=parent.id if parent else None,
+            in_reply_to_account_id=parent.account_id if parent else None,
+            mention_ids=mention_ids,
+            tags=tuple(rendered.tags),
+            created_at_ms=_now_ms(),
+        )
+        await self._insert(status, identity.application_id, idempotency_key)
+        if parent is not None:
+            await self._db.for_id(parent.id).execute(
+                "INSERT INTO status_replies (parent_id, reply_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                (parent.id, status.id),
+            )
+            await self._bump(parent.id, "replies_count", 1)
+        return (await self.get_many([status.id]))[status.id]
+
+    async def _insert(
+        self, status: Status, application_id: int | None, idempotency_key: str | None,
+        reblog_of_account_id: int | None = None,
+    ) -> None:
+        shard = self._db.for_id(status.id)
+        async with shard.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO statuses (id, account_id, text, content, visibility, sensitive,"
+                " spoiler_text, language, in_reply_to_id, in_reply_to_account_id, reblog_of_id,"
+                " mention_ids, tags, application_id, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (status.id, status.account_id, status.text, status.content, status.visibility,
+                 int(status.sensitive), status.spoiler_text, status.language, status.in_reply_to_id,
+                 status.in_reply_to_account_id, status.reblog_of_id,
+                 " ".join(map(str, status.mention_ids)), " ".join(status.tags), application_id,
+                 status.created_at_ms),
+            )
+            if idempotency_key:
+                await tx.execute(
+                    "INSERT INTO idempotency_keys (account_id, key, status_id, created_at)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT (account_id, key) DO UPDATE SET"
+                    " status_id = excluded.status_id, created_at = excluded.created_at",
+                    (status.account_id, idempotency_key, status.id, status.created_at_ms),
+                )
+            await self._outbox.stage(tx, status.account_id, created_event(status, reblog_of_account_id))
+        # A crash here is what the outbox is for: the event is committed with the row.
+        self._b.failpoints.hit("status.after_commit")
+        await self._accounts.bump(status.account_id, "statuses_count", 1, last_status=True)
+        await self._outbox.flush(shard)
+
+    async def _idempotent_status(self, account_id: int, key: str) -> Status | None:
+        row = await self._db.for_id(account_id).fetch_one(
+            "SELECT status_id, created_at FROM idempotency_keys WHERE account_id = ? AND key = ?",
+            (account_id, key),
+        )
+        if row is None or row["created_at"] < _now_ms() - IDEMPOTENCY_TTL_MS:
+            return None
+        return (await self.get_many([row["status_id"]])).get(row["status_id"])
+
+    async def _bump(self, status_id: int, counter: str, delta: int) -> None:
+        await self._db.for_id(status_id).execute(
+            f"UPDATE statuses SET {counter} = CASE WHEN {counter} + ? < 0 THEN 0"
+            f" ELSE {counter} + ? END WHERE id = ?",
+            (delta, delta, status_id),
+        )
+        await self._cache.delete(f"s:{status_id}")
+
+    # -- deleting --------------------------------------------------------------------
+
+    async def delete(self, identity: Identity, status_id: int) -> Status:
+        status = await self.get_visible(status_id, identity.account_id)
+        if status.account_id != identity.account_id:
+            raise Forbidden()
+        await self._remove(status)
+        return status
+
+    async def _remove(self, status: Status) -> None:
+        shard = self._db.for_id(status.id)
+        async with shard.transaction() as tx:
+            removed = await tx.execute("DELETE FROM statuses WHERE id = ?", (status.id,))
+            if removed:
+                await self._outbox.stage(
+                    tx, status.account_id,
+                    {"type": "status.deleted", "status_id": status.id, "account_id": status.account_id,
+                     "visibility": status.visibility, "mention_ids": list(status.mention_ids),
+                     "reblog_of_id": status.reblog_of_id},
+                )
+        await self._cache.delete(f"s:{status.id}")
+        if not removed:
+            return
+        await self._accounts.bump(status.account_id, "statuses_count", -1)
+        await self._outbox.flush(shard)
+        if status.in_reply_to_id is not None:
+            await self._db.for_id(status.in_reply_to_id).execute(
+                "DELETE FROM status_replies WHERE parent_id = ? AND reply_id = ?",
+                (status.in_reply_to_id, status.id),
+            )
+            await self._bump(status.in_reply_to_id, "replies_count", -1)
+        if status.reblog_of_id is not None:
+            await self._db.for_id(status.reblog_of_id).execute(
+                "DELETE FROM reblogs WHERE status_id = ? AND account_id = ?",
+                (status.reblog_of_id, status.account_id),
+            )
+            await self._bump(status.reblog_of_id, "reblogs_count", -1)
+        else:
+            # Reblogs of a deleted status go with it, as in Mastodon.
+            rows = await shard.fetch_all("SELECT reblog_id FROM reblogs WHERE status_id = ?", (status.id,))
+            wrappers = await self.get_many([r["reblog_id"] for r in rows])
+            for wrapper in wrappers.values():
+                await self._remove(wrapper)
+
+    async def delete_all_by(self, account_id: int) -> int:
+        """Remove every status of an account (account deletion)."""
+        count = 0
+        shard = self._db.for_id(account_id)
+        while True:
+            rows = await shard.fetch_all(
+                "SELECT id FROM statuses WHERE account_id = ? ORDER BY id LIMIT 200", (account_id,)
+            )
+            if not rows:
+                return count
+            for status in (await self.get_many([r["id"] for r in rows])).values():
+                await self._remove(status)
+                count += 1
+
+    # -- threads ---------------------------------------------------------------------
+
+    async def context(self, status_id: int, viewer_id: int | None) -> tuple[list[Status], list[Status]]:
+        status = await self.get_visible(status_id, viewer_id)
+        ancestors: list[Status] = []
+        parent_id = status.in_reply_to_id
+        while parent_id is not None and len(ancestors) < MAX_CONTEXT_ANCESTORS:
+            parent = (await self.get_many([parent_id])).get(parent_id)
+            if parent is None:
+                break
+            ancestors.append(parent)
+            parent_id = parent.in_reply_to_id
+        ancestors.reverse()
+        descendants: list[Status] = []
+        frontier = [status.id]
+        depth = 0
+        while frontier and depth < 20 and len(descendants) < MAX_CONTEXT_DESCENDANTS:
+            children: list[int] = []
+            for parent in frontier:
+                rows = await self._db.for_id(parent).fetch_all(
+                    "SELECT reply_id FROM status_replies WHERE parent_id = ? ORDER BY reply_id", (parent,)
+                )
+                children.extend(r["reply_id"] for r in rows)
+            found = await self.get_many(children)
+            level = [found[i] for i in children if i in found]
+            descendants.extend(level)
+            frontier = [s.id for s in level]
+            depth += 1
+        descendants.sort(key=lambda s: s.id)
+        return (
+            await self.visible_to(ancestors, viewer_id),
+            (await self.visible_to(descendants, viewer_id))[:MAX_CONTEXT_DESCENDANTS],
+        )

@@ -1,0 +1,181 @@
+"""Timelines: home (precomputed by fanout, plus a read-time merge of celebrities),
+public (local) and account timelines.
+
+A home timeline never joins across shards: its ids come from the timeline
+store, filled by the fanout worker, and are hydrated from the cache.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable
+from typing import Any
+
+from roost.domain.entities import Status
+from roost.domain.pagination import Page
+from roost.services.accounts import AccountsService, FollowsService
+from roost.services.context import Backends
+from roost.services.statuses import StatusesService
+
+# How many of a followee's statuses a rebuilt home timeline takes (Mastodon: MAX_ITEMS / 2).
+REBUILD_PER_FOLLOWEE = 400
+CELEBRITY_RECENT = 800
+CELEBRITY_TTL_SECONDS = 30.0
+
+
+def home_key(account_id: int) -> str:
+    return f"home:{account_id}"
+
+
+class TimelinesService:
+    def __init__(
+        self,
+        backends: Backends,
+        accounts: AccountsService,
+        follows: FollowsService,
+        statuses: StatusesService,
+    ) -> None:
+        self._b = backends
+        self._db = backends.db
+        self._cache = backends.cache
+        self._store = backends.timelines
+        self._accounts = accounts
+        self._follows = follows
+        self._statuses = statuses
+        self.rebuilds = 0
+
+    # -- home ------------------------------------------------------------------------
+
+    async def home(self, viewer_id: int, page: Page) -> list[Status]:
+        key = home_key(viewer_id)
+        if not await self._store.exists(key):
+            await self.rebuild_home(viewer_id)
+        ids = await self._store.page(key, page)
+        following = await self._follows.following_ids(viewer_id)
+        celebrities = [f for f in following if self._accounts.is_celebrity(f)]
+        if celebrities:
+            merged: set[int] = set(ids)
+            for celebrity in celebrities:
+                merged.update(await self.recent_ids(celebrity))
+            ids = page.select(sorted(merged, reverse=True))
+        found = await self._statuses.get_many(ids)
+        statuses = [found[i] for i in ids if i in found]
+        return await self._statuses.visible_to(statuses, viewer_id)
+
+    async def recent_ids(self, account_id: int) -> list[int]:
+        """An author's recent non-direct statuses, newest first (the celebrity merge)."""
+        key = f"recent:{account_id}"
+        hit = (await self._cache.get_many([key])).get(key)
+        if hit is not None:
+            return hit  # type: ignore[no-any-return]
+        rows = await self._db.for_id(account_id).fetch_all(
+            "SELECT id FROM statuses WHERE account_id = ? AND visibility <> 'direct'"
+            " ORDER BY id DESC LIMIT ?",
+            (account_id, CELEBRITY_RECENT),
+        )
+        ids = [r["id"] for r in rows]
+        await self._cache.set_many({key: ids}, ttl=CELEBRITY_TTL_SECONDS)
+        return ids
+
+    async def forget_recent(self, account_id: int) -> None:
+        await self._cache.delete(f"recent:{account_id}")
+
+    async def rebuild_home(self, viewer_id: int) -> None:
+        """Reconstruct a cold home timeline from the statuses of the viewer and its followees."""
+        self.rebuilds += 1
+        authors = [
+            a for a in await self._follows.following_ids(viewer_id) if not self._accounts.is_celebrity(a)
+        ]
+        ids = await self.statuses_for_home(viewer_id, [viewer_id, *authors])
+        await self._store.replace(home_key(viewer_id), ids)
+
+    async def statuses_for_home(self, viewer_id: int, authors: Iterable[int]) -> list[int]:
+        """Recent ids by ``authors`` that belong in ``viewer_id``'s home timeline."""
+        by_shard: dict[int, list[int]] = {}
+        for author in authors:
+            by_shard.setdefault(self._db.shard_map.physical_for_id(author), []).append(author)
+        cap = self._b.settings.timeline_max_items
+        ids: list[int] = []
+        for physical, batch in by_shard.items():
+            for author in batch:
+                rows = await self._db.shards[physical].fetch_all(
+                    "SELECT id, account_id, visibility, mention_ids FROM statuses"
+                    " WHERE account_id = ? ORDER BY id DESC LIMIT ?",
+                    (author, REBUILD_PER_FOLLOWEE),
+                )
+                for row in rows:
+                    if row["visibility"] != "direct" or author == viewer_id or str(viewer_id) in row["mention_ids"].split():
+                        ids.append(row["id"])
+        return heapq.nlargest(cap, ids)
+
+    # -- public and account timelines --------------------------------------------------
+
+    async def public(self, page: Page) -> list[Status]:
+        """Public originals from every shard, merged newest first (scatter-gather)."""
+        clauses, params = _bounds(page)
+        order = "ASC" if page.ascending else "DESC"
+        ids: list[int] = []
+        for shard in self._db.shards:
+            rows = await shard.fetch_all(
+                "SELECT id FROM statuses WHERE visibility = 'public' AND reblog_of_id IS NULL"
+                f"{clauses} ORDER BY id {order} LIMIT ?",
+                (*params, page.limit),
+            )
+            ids.extend(r["id"] for r in rows)
+        chosen = page.select(sorted(ids, reverse=True))
+        found = await self._statuses.get_many(chosen)
+        return [found[i] for i in chosen if i in found]
+
+    async def account(
+        self,
+        account_id: int,
+        viewer_id: int | None,
+        page: Page,
+        *,
+        exclude_replies: bool = False,
+        exclude_reblogs: bool = False,
+    ) -> list[Status]:
+        await self._accounts.require(account_id)
+        if viewer_id == account_id:
+            visibilities: tuple[str, ...] = ("public", "unlisted", "private", "direct")
+        elif viewer_id is not None and await self._follows.is_following(viewer_id, account_id):
+            visibilities = ("public", "unlisted", "private", "direct")
+        else:
+            visibilities = ("public", "unlisted", "private", "direct") if viewer_id else ("public", "unlisted")
+        clauses, params = _bounds(page)
+        if exclude_replies:
+            # Mastodon keeps self-replies (threads) when excluding replies.
+            clauses += " AND (in_reply_to_id IS NULL OR in_reply_to_account_id = account_id)"
+        if exclude_reblogs:
+            clauses += " AND reblog_of_id IS NULL"
+        marks = ",".join("?" * len(visibilities))
+        order = "ASC" if page.ascending else "DESC"
+        statuses: list[Status] = []
+        # Over-fetch a little: some rows may be invisible to this viewer.
+        fetch = page.limit
+        while True:
+            rows = await self._db.for_id(account_id).fetch_all(
+                f"SELECT id FROM statuses WHERE account_id = ? AND visibility IN ({marks}){clauses}"
+                f" ORDER BY id {order} LIMIT ?",
+                (account_id, *visibilities, *params, fetch),
+            )
+            ids = [r["id"] for r in rows]
+            found = await self._statuses.get_many(ids)
+            statuses = await self._statuses.visible_to([found[i] for i in ids if i in found], viewer_id)
+            if len(statuses) >= page.limit or len(rows) < fetch or fetch >= 400:
+                break
+            fetch *= 4
+        statuses = statuses[: page.limit]
+        return sorted(statuses, key=lambda s: s.id, reverse=True)
+
+
+def _bounds(page: Page) -> tuple[str, list[Any]]:
+    clauses = ""
+    params: list[Any] = []
+    if page.max_id is not None:
+        clauses += " AND id < ?"
+        params.append(page.max_id)
+    if page.lower_bound is not None:
+        clauses += " AND id > ?"
+        params.append(page.lower_bound)
+    return clauses, params

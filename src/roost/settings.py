@@ -1,0 +1,95 @@
+"""Typed settings, read once from the environment (``ROOST_*``) or given explicitly."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "ROOST_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Path("data")
+    # Public origin used in URLs of entities and Link headers; defaults to http://host:port.
+    public_url: str = ""
+    domain: str = ""
+    title: str = "roost"
+    logical_shards: int = 1024
+    physical_shards: int = 4
+    # Accounts with at least this many followers are merged into readers' home
+    # timelines at read time instead of being fanned out on write.
+    celebrity_threshold: int = 10_000
+    timeline_max_items: int = 800
+    log_partitions: int = 8
+    cache_max_items: int = 200_000
+    cache_ttl_seconds: float = 300.0
+    max_status_chars: int = 500
+    max_body_bytes: int = 1_048_576
+    # Mastodon exempts loopback from its rate limits; so do we unless told otherwise.
+    rate_limit_exempt_loopback: bool = True
+    rate_limit_per_token: int = 300
+    rate_limit_unauthenticated: int = 300
+    rate_limit_window_seconds: int = 300
+    registrations_per_ip: int = 5
+    registrations_window_seconds: int = 1800
+    registrations_open: bool = True
+    workers: int = 1
+    failpoints: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def instance_domain(self) -> str:
+        if self.domain:
+            return self.domain
+        return self.base_url.split("://", 1)[1]
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        clean = {k: v for k, v in overrides.items() if v is not None}
+        return replace(self, **clean)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name == "extra":
+                continue
+            raw = env.get(ENV_PREFIX + f.name.upper())
+            if raw is None:
+                continue
+            values[f.name] = _parse(raw, f.default)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def to_env(self) -> dict[str, str]:
+        """The environment that reproduces these settings in a child process."""
+        out: dict[str, str] = {}
+        for f in fields(self):
+            if f.name == "extra":
+                continue
+            value = getattr(self, f.name)
+            out[ENV_PREFIX + f.name.upper()] = str(int(value)) if isinstance(value, bool) else str(value)
+        return out
+
+
+def _parse(raw: str, default: Any) -> Any:
+    if isinstance(default, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    if isinstance(default, Path):
+        return Path(raw)
+    return raw

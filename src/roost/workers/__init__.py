@@ -1,0 +1,8 @@
+"""Workers: log consumers (fanout, notifier, indexer) and the runner they share."""
+
+from roost.workers.consumer import Consumer
+from roost.workers.fanout import FanoutWorker
+from roost.workers.indexer import IndexerWorker
+from roost.workers.notifier import NotifierWorker
+
+__all__ = ["Consumer", "FanoutWorker", "IndexerWorker", "NotifierWorker"]

@@ -1,0 +1,70 @@
+"""The fanout worker: pushes each new status into its audience's home timelines.
+
+Hybrid fanout: an author at or above the celebrity threshold is not fanned
+out to followers; readers merge such authors' recent statuses at read time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from roost.ports.log import Record
+from roost.ports.timelines import TimelineStore
+from roost.services.accounts import AccountsService, FollowsService
+from roost.services.timelines import TimelinesService, home_key
+
+# Statuses pulled into a home timeline when a follow starts (Mastodon: MAX_ITEMS / 4).
+MERGE_ON_FOLLOW = 200
+
+
+class FanoutWorker:
+    group = "fanout"
+
+    def __init__(
+        self,
+        store: TimelineStore,
+        accounts: AccountsService,
+        follows: FollowsService,
+        timelines: TimelinesService,
+    ) -> None:
+        self._store = store
+        self._accounts = accounts
+        self._follows = follows
+        self._timelines = timelines
+        self.delivered = 0
+
+    async def handle(self, record: Record) -> None:
+        event = record.event
+        kind = event["type"]
+        if kind == "status.created":
+            async for audience in self._audience(event):
+                await self._store.push_many((home_key(a), event["status_id"]) for a in audience)
+                self.delivered += len(audience)
+            if self._accounts.is_celebrity(event["account_id"]):
+                await self._timelines.forget_recent(event["account_id"])
+        elif kind == "status.deleted":
+            async for audience in self._audience(event):
+                await self._store.remove_many((home_key(a), event["status_id"]) for a in audience)
+            await self._timelines.forget_recent(event["account_id"])
+        elif kind == "follow.created":
+            follower, followee = event["account_id"], event["target_id"]
+            if not self._accounts.is_celebrity(followee):
+                ids = await self._timelines.statuses_for_home(follower, [followee])
+                await self._store.push_many((home_key(follower), i) for i in ids[:MERGE_ON_FOLLOW])
+        elif kind == "follow.deleted":
+            follower, followee = event["account_id"], event["target_id"]
+            ids = await self._timelines.statuses_for_home(follower, [followee])
+            await self._store.remove_many((home_key(follower), i) for i in ids)
+
+    async def _audience(self, event: dict[str, Any]) -> AsyncIterator[list[int]]:
+        author = event["account_id"]
+        mentioned = [int(m) for m in event.get("mention_ids") or []]
+        if event["visibility"] == "direct":
+            yield [author, *mentioned]
+            return
+        yield [author]
+        if self._accounts.is_celebrity(author):
+            return
+        async for batch in self._follows.follower_batches(author):
+            yield batch
