@@ -1,7 +1,8 @@
 """The smallest ASGI app that still speaks HTTP properly: the load generator's ceiling.
 
-No framework, no routing, no JSON encoding: every path answers 200 with a tiny
-JSON body, so whatever rate a load generator reaches against this app (served
+No framework, no routing, no JSON encoding: every path answers 200 with the
+same tiny JSON body (which also tells `roost bench`'s target probe, reading
+/ready, that this is the raw app and not roost), so whatever rate a load generator reaches against this app (served
 by granian, exactly as roost is) is the most it could ever report for roost.
 
     granian --interface asgi --host 127.0.0.1 --port 8199 --working-dir bench raw_asgi:app
@@ -17,7 +18,7 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
-_BODY = b'{"status":"ok"}'
+_BODY = b'{"status":"ok","shape":"raw-asgi"}'
 _START: Message = {
     "type": "http.response.start",
     "status": 200,

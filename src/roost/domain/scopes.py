@@ -4,17 +4,11 @@ from __future__ import annotations
 
 READ_SCOPES = frozenset(
     "read:" + s
-    for s in (
-        "accounts blocks bookmarks favourites filters follows lists mutes "
-        "notifications search statuses"
-    ).split()
+    for s in ["accounts", "blocks", "bookmarks", "favourites", "filters", "follows", "lists", "mutes", "notifications", "search", "statuses"]
 )
 WRITE_SCOPES = frozenset(
     "write:" + s
-    for s in (
-        "accounts blocks bookmarks conversations favourites filters follows lists "
-        "media mutes notifications reports statuses"
-    ).split()
+    for s in ["accounts", "blocks", "bookmarks", "conversations", "favourites", "filters", "follows", "lists", "media", "mutes", "notifications", "reports", "statuses"]
 )
 FOLLOW_SCOPES = frozenset(
     {"read:blocks", "read:follows", "read:mutes", "write:blocks", "write:follows", "write:mutes"}

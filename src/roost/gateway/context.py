@@ -50,7 +50,7 @@ class Call:
 
     def page(self, default: int = 20, maximum: int = 40) -> Page:
         return Page(
-            limit=clamp_limit(self.params.int("limit"), default, maximum),
+            limit=clamp_limit(self.params.integer("limit"), default, maximum),
             max_id=self.params.id("max_id"),
             since_id=self.params.id("since_id"),
             min_id=self.params.id("min_id"),
@@ -104,7 +104,7 @@ class Call:
         return [self.serializer.account(found[i]) for i in ids if i in found]
 
     def visibility_param(self, name: str = "visibility", default: str = "public") -> str:
-        value = self.params.str(name, default) or default
+        value = self.params.string(name, default) or default
         if value not in ("public", "unlisted", "private", "direct"):
             raise Unprocessable(f"Validation failed: {name} is not included in the list")
         return value

@@ -44,9 +44,9 @@ class Params:
                 values.update(parsed)
             elif body and content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
                 form: FormData = await request.form()
-                for key, value in form.multi_items():
-                    if isinstance(value, str):
-                        _add(values, key, value)
+                for key, item in form.multi_items():
+                    if isinstance(item, str):
+                        _add(values, key, item)
         return cls(values)
 
     def raw(self, name: str) -> Any:
@@ -55,7 +55,7 @@ class Params:
     def __contains__(self, name: str) -> bool:
         return name in self._values
 
-    def str(self, name: str, default: str | None = None, *, required: bool = False) -> str | None:
+    def string(self, name: str, default: str | None = None, *, required: bool = False) -> str | None:
         value = self._values.get(name)
         if value is None:
             if required:
@@ -68,11 +68,11 @@ class Params:
         return str(value)
 
     def required_str(self, name: str) -> str:
-        value = self.str(name, required=True)
+        value = self.string(name, required=True)
         assert value is not None
         return value
 
-    def bool(self, name: str, default: bool = False) -> bool:
+    def boolean(self, name: str, default: bool = False) -> bool:
         value = self._values.get(name)
         if value is None:
             return default
@@ -88,7 +88,7 @@ class Params:
                 return False
         raise Unprocessable(f"Validation failed: {name} must be a boolean")
 
-    def int(self, name: str, default: int | None = None) -> int | None:
+    def integer(self, name: str, default: int | None = None) -> int | None:
         value = self._values.get(name)
         if value is None or value == "":
             return default
@@ -109,7 +109,7 @@ class Params:
             raise Unprocessable(f"Validation failed: {name} is not a valid id")
         return parsed
 
-    def list(self, name: str) -> list[str]:
+    def strings(self, name: str) -> list[str]:
         value = self._values.get(name, self._values.get(name + "[]"))
         if value is None:
             return []

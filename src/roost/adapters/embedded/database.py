@@ -35,7 +35,8 @@ class _SqliteExecutor:
         self._conn = conn
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
-        return self._conn.execute(sql, params).fetchall()  # type: ignore[no-any-return]
+        rows: list[Row] = self._conn.execute(sql, params).fetchall()
+        return rows
 
     async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
         return self._conn.execute(sql, params).fetchone()  # type: ignore[no-any-return]

@@ -24,10 +24,10 @@ async def register(call: Call) -> Response:
     p = call.params
     if not call.services.settings.registrations_open:
         raise Forbidden("Registrations are closed")
-    if not p.bool("agreement"):
+    if not p.boolean("agreement"):
         raise validation_error("agreement", "ERR_ACCEPTED", "must be accepted")
     for name in ("username", "email", "password"):
-        if p.str(name) is None:
+        if p.string(name) is None:
             raise validation_error(name, "ERR_BLANK", "can't be blank")
     assert call.identity is not None
     oauth = call.services.need("oauth")
@@ -57,10 +57,10 @@ async def update_credentials(call: Call) -> Response:
     p = call.params
     account = await call.services.need("accounts").update_credentials(
         call.user_id,
-        display_name=p.str("display_name"),
-        note=p.str("note"),
-        locked=p.bool("locked") if "locked" in p else None,
-        bot=p.bool("bot") if "bot" in p else None,
+        display_name=p.string("display_name"),
+        note=p.string("note"),
+        locked=p.boolean("locked") if "locked" in p else None,
+        bot=p.boolean("bot") if "bot" in p else None,
     )
     return call.json(call.serializer.credential_account(account))
 
@@ -80,7 +80,7 @@ async def lookup(call: Call) -> Response:
            auth="user", scope="read:follows", tag="accounts", params=(Param("id", "array"),))
 async def relationships(call: Call) -> Response:
     ids = []
-    for raw in call.params.list("id"):
+    for raw in call.params.strings("id"):
         parsed = parse_id(raw)
         if parsed is None:
             raise Unprocessable("Validation failed: id is not a valid id")
@@ -105,15 +105,15 @@ async def account_statuses(call: Call) -> Response:
     p = call.params
     account_id = call.path_id()
     page = call.page()
-    exclude_replies, exclude_reblogs = p.bool("exclude_replies"), p.bool("exclude_reblogs")
-    if p.bool("pinned") or p.bool("only_media"):
+    exclude_replies, exclude_reblogs = p.boolean("exclude_replies"), p.boolean("exclude_reblogs")
+    if p.boolean("pinned") or p.boolean("only_media"):
         # No pinning and no media yet: an honest empty page, after checking the account exists.
         await call.services.need("accounts").require(account_id)
         return call.json([])
     statuses = await call.services.need("timelines").account(
         account_id, call.viewer_id, page, exclude_replies=exclude_replies, exclude_reblogs=exclude_reblogs
     )
-    tagged = (p.str("tagged") or "").lower().lstrip("#")
+    tagged = (p.string("tagged") or "").lower().lstrip("#")
     if tagged:
         statuses = [s for s in statuses if tagged in s.tags]
     return call.paged(await call.statuses_json(statuses), [s.id for s in statuses])
@@ -151,7 +151,7 @@ async def follow(call: Call) -> Response:
     if target == call.user_id:
         raise Forbidden("You cannot follow yourself")
     rel = await call.services.need("follows").follow(
-        call.user_id, target, reblogs=call.params.bool("reblogs", True), notify=call.params.bool("notify")
+        call.user_id, target, reblogs=call.params.boolean("reblogs", True), notify=call.params.boolean("notify")
     )
     return call.json(call.serializer.relationship(rel))
 

@@ -7,8 +7,8 @@ from typing import Any
 from starlette.responses import Response
 
 from roost.gateway.context import Call
-from roost.gateway.serializers import server_version
 from roost.gateway.routes.table import TABLE
+from roost.gateway.serializers import server_version
 from roost.services.accounts import GRANT_TYPES
 
 MIME_TYPES = ["image/jpeg", "image/png", "image/gif", "image/webp"]

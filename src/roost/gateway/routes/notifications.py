@@ -43,7 +43,7 @@ async def list_notifications(call: Call) -> Response:
     page = call.page(default=40, maximum=80)
     from_account = p.id("account_id")
     notifications = await call.services.need("notifications").list(
-        call.user_id, page, p.list("types"), p.list("exclude_types"), from_account
+        call.user_id, page, p.strings("types"), p.strings("exclude_types"), from_account
     )
     return call.paged(await _render(call, notifications), [n.id for n in notifications])
 

@@ -30,7 +30,7 @@ async def create_app(call: Call) -> Response:
         uris = list(raw_uris)
     else:
         raise BadRequest("redirect_uris must be a string or a list of strings")
-    app = await call.services.need("oauth").create_app(name, uris, p.str("scopes"), p.str("website"))
+    app = await call.services.need("oauth").create_app(name, uris, p.string("scopes"), p.string("website"))
     return call.json(call.serializer.application(app, with_secret=True))
 
 
@@ -53,23 +53,23 @@ async def verify_app(call: Call) -> Response:
 async def token(call: Call) -> Response:
     p = call.params
     oauth = call.services.need("oauth")
-    grant = p.str("grant_type")
+    grant = p.string("grant_type")
     if not grant:
         raise OAuthError("invalid_request", "The request is missing a required parameter: grant_type.")
-    app = await oauth.authenticate_client(p.str("client_id"), p.str("client_secret"))
-    scope = p.str("scope")
+    app = await oauth.authenticate_client(p.string("client_id"), p.string("client_secret"))
+    scope = p.string("scope")
     if grant == "password":
-        username, password = p.str("username"), p.str("password")
+        username, password = p.string("username"), p.string("password")
         if not username or not password:
             raise OAuthError("invalid_request", "The request is missing a required parameter: username or password.")
         issued = await oauth.password_grant(app, username, password, scope)
     elif grant == "client_credentials":
         issued = await oauth.client_credentials_grant(app, scope)
     elif grant == "authorization_code":
-        code = p.str("code")
+        code = p.string("code")
         if not code:
             raise OAuthError("invalid_request", "The request is missing a required parameter: code.")
-        issued = await oauth.authorization_code_grant(app, code, p.str("redirect_uri"))
+        issued = await oauth.authorization_code_grant(app, code, p.string("redirect_uri"))
     else:
         raise OAuthError("unsupported_grant_type", "The authorization grant type is not supported by the authorization server.")
     return call.json(call.serializer.token(issued))
@@ -82,7 +82,7 @@ async def token(call: Call) -> Response:
 async def revoke(call: Call) -> Response:
     p = call.params
     oauth = call.services.need("oauth")
-    app = await oauth.authenticate_client(p.str("client_id"), p.str("client_secret"))
+    app = await oauth.authenticate_client(p.string("client_id"), p.string("client_secret"))
     await oauth.revoke(app, p.required_str("token"))
     return call.json({})
 
@@ -109,17 +109,17 @@ _AUTHORIZE_PARAMS = (
            trailing_slash=True, params=_AUTHORIZE_PARAMS, content_type="text/html")
 async def authorize_page(call: Call) -> Response:
     p = call.params
-    app = await call.services.need("oauth").app_by_client_id(p.str("client_id") or "")
-    if app is None or p.str("response_type") != "code":
+    app = await call.services.need("oauth").app_by_client_id(p.string("client_id") or "")
+    if app is None or p.string("response_type") != "code":
         return _page("an application", '<p class="error">Unknown client or unsupported response_type.</p>', 400)
-    redirect_uri = p.str("redirect_uri") or OOB
+    redirect_uri = p.string("redirect_uri") or OOB
     if redirect_uri not in app.redirect_uris:
         return _page(app.name, '<p class="error">The redirect URI is not registered for this client.</p>', 400)
-    scope = p.str("scope") or " ".join(app.scopes)
+    scope = p.string("scope") or " ".join(app.scopes)
     hidden = "".join(
         f'<input type="hidden" name="{k}" value="{html.escape(v)}">'
         for k, v in (("client_id", app.client_id), ("redirect_uri", redirect_uri),
-                     ("scope", scope), ("state", p.str("state") or ""), ("response_type", "code"))
+                     ("scope", scope), ("state", p.string("state") or ""), ("response_type", "code"))
     )
     body = (
         f"<p><b>{html.escape(app.name)}</b> asks for: <code>{html.escape(scope)}</code></p>"
@@ -140,21 +140,21 @@ async def authorize_page(call: Call) -> Response:
 async def authorize_submit(call: Call) -> Response:
     p = call.params
     oauth = call.services.need("oauth")
-    app = await oauth.app_by_client_id(p.str("client_id") or "")
+    app = await oauth.app_by_client_id(p.string("client_id") or "")
     if app is None:
         return _page("an application", '<p class="error">Unknown client.</p>', 400)
-    account = await call.services.need("accounts").authenticate(p.str("username") or "", p.str("password") or "")
+    account = await call.services.need("accounts").authenticate(p.string("username") or "", p.string("password") or "")
     if account is None:
         return _page(app.name, '<p class="error">Invalid e-mail, username or password.</p>', 401)
-    redirect_uri = p.str("redirect_uri") or OOB
+    redirect_uri = p.string("redirect_uri") or OOB
     try:
-        code = await oauth.create_code(app, account.id, redirect_uri, p.str("scope"))
+        code = await oauth.create_code(app, account.id, redirect_uri, p.string("scope"))
     except OAuthError as exc:
         return _page(app.name, f'<p class="error">{html.escape(str(exc.extra.get("error_description")))}</p>', 400)
     if redirect_uri == OOB:
         return _page(app.name, f"<p>Copy this authorization code into the application:</p><p><code>{code}</code></p>")
     query = {"code": code}
-    if p.str("state"):
-        query["state"] = p.str("state") or ""
+    if p.string("state"):
+        query["state"] = p.string("state") or ""
     separator = "&" if "?" in redirect_uri else "?"
     return RedirectResponse(f"{redirect_uri}{separator}{urlencode(query)}", status_code=302)

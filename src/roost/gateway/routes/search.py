@@ -22,11 +22,11 @@ TYPES = ("accounts", "statuses", "hashtags")
 async def search(call: Call) -> Response:
     p = call.params
     query = p.required_str("q").strip()
-    kind = p.str("type")
+    kind = p.string("type")
     if kind is not None and kind not in TYPES:
         raise Unprocessable("Validation failed: type is not included in the list")
-    limit = clamp_limit(p.int("limit"), 20, 40)
-    offset = p.int("offset", 0) or 0
+    limit = clamp_limit(p.integer("limit"), 20, 40)
+    offset = p.integer("offset", 0) or 0
     if offset < 0:
         raise Unprocessable("Validation failed: offset must be positive")
     if offset and call.viewer_id is None:
@@ -37,7 +37,7 @@ async def search(call: Call) -> Response:
         return call.json(result)
     if kind in (None, "accounts"):
         accounts = await svc.accounts(query, limit, offset)
-        if p.bool("following") and call.viewer_id is not None:
+        if p.boolean("following") and call.viewer_id is not None:
             following = set(await call.services.need("follows").following_ids(call.viewer_id))
             accounts = [a for a in accounts if a.id in following]
         result["accounts"] = [call.serializer.account(a) for a in accounts]

@@ -21,15 +21,15 @@ ID = Param("id", "id", where="path", required=True)
 ))
 async def post_status(call: Call) -> Response:
     p = call.params
-    if p.list("media_ids"):
+    if p.strings("media_ids"):
         raise Unprocessable("Validation failed: Media uploads are not supported by this server yet")
     status = await call.services.need("statuses").create(
         call.identity,
-        p.str("status", "") or "",
+        p.string("status", "") or "",
         visibility=call.visibility_param(),
-        sensitive=p.bool("sensitive"),
-        spoiler_text=p.str("spoiler_text", "") or "",
-        language=p.str("language") or None,
+        sensitive=p.boolean("sensitive"),
+        spoiler_text=p.string("spoiler_text", "") or "",
+        language=p.string("language") or None,
         in_reply_to_id=p.id("in_reply_to_id"),
         idempotency_key=call.request.headers.get("idempotency-key"),
     )

@@ -23,7 +23,7 @@ async def home(call: Call) -> Response:
 async def public(call: Call) -> Response:
     p = call.params
     # Every account is local, so remote-only (and media-only: no media yet) is empty.
-    if p.bool("remote") or p.bool("only_media"):
+    if p.boolean("remote") or p.boolean("only_media"):
         call.page()
         return call.json([])
     statuses = await call.services.need("timelines").public(call.page())

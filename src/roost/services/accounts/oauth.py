@@ -7,7 +7,6 @@ import secrets
 import time
 
 from roost.domain.entities import Application, Identity, Token
-
 from roost.domain.scopes import InvalidScope, expand, is_subset, parse_scopes
 from roost.errors import BadRequest, Forbidden, Unauthorized, Unprocessable
 from roost.ports.database import Row

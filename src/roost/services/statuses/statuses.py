@@ -359,9 +359,9 @@ class StatusesService:
         depth = 0
         while frontier and depth < 20 and len(descendants) < MAX_CONTEXT_DESCENDANTS:
             children: list[int] = []
-            for parent in frontier:
-                rows = await self._db.for_id(parent).fetch_all(
-                    "SELECT reply_id FROM status_replies WHERE parent_id = ? ORDER BY reply_id", (parent,)
+            for parent_of in frontier:
+                rows = await self._db.for_id(parent_of).fetch_all(
+                    "SELECT reply_id FROM status_replies WHERE parent_id = ? ORDER BY reply_id", (parent_of,)
                 )
                 children.extend(r["reply_id"] for r in rows)
             found = await self.get_many(children)

@@ -1,0 +1,198 @@
+"""Fanout lag: from a post's 2xx to the status being in followers' home timelines.
+
+For each probe, an author seeded earlier posts a status; then some of that
+author's real followers (sampled at seeding time, see
+:class:`roost.bench.graph.ProbeSampler`) poll their home timelines with
+``since_id`` just below the new id until every one of them has it. The lag
+of a post is the time until the *last* sampled follower sees it, i.e. until
+the status is in every sampled timeline. Normal and celebrity authors are
+reported apart, because the server fans out the first on write and merges
+the second at read time.
+
+A status that some follower has still not seen when ``timeout_s`` runs out
+is reported as missing, with how many deliveries were missing; it is never
+dropped from the figures. The measured lag is an upper bound, too high by at
+most one poll interval plus one request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from roost.bench.pool import run_bounded
+from roost.bench.results import FanoutSummary
+from roost.bench.state import BenchState, SeededAccount
+from roost.bench.stats import percentile
+
+
+@dataclass(frozen=True, slots=True)
+class FanoutConfig:
+    posts_per_kind: int = 20
+    followers_per_post: int = 10
+    timeout_s: float = 10.0
+    poll_interval_s: float = 0.02
+    concurrency: int = 4
+
+
+@dataclass(frozen=True, slots=True)
+class FanoutProbe:
+    author: SeededAccount
+    followers: tuple[SeededAccount, ...]
+    celebrity: bool
+
+
+@dataclass(slots=True)
+class FanoutObservation:
+    author_index: int
+    celebrity: bool
+    followers: int
+    status_id: str | None = None
+    lags_s: dict[int, float] = field(default_factory=dict)
+    missing_followers: list[int] = field(default_factory=list)
+    post_error: str | None = None
+
+    @property
+    def missing(self) -> bool:
+        return self.post_error is None and bool(self.missing_followers)
+
+    @property
+    def lag_s(self) -> float | None:
+        """Time until every sampled follower had the status; None if it never did."""
+        if self.post_error is not None or self.missing_followers or not self.lags_s:
+            return None
+        return max(self.lags_s.values())
+
+
+def probes_from_state(state: BenchState, config: FanoutConfig, seed: int = 0) -> list[FanoutProbe]:
+    """``posts_per_kind`` probes of each kind, cycling through the sampled authors."""
+    celebrities = set(state.celebrities)
+    rng = random.Random(seed)
+    probes: list[FanoutProbe] = []
+    for celebrity in (False, True):
+        authors = sorted(a for a, f in state.fanout_probes.items() if f and (a in celebrities) == celebrity)
+        if not authors:
+            continue
+        for n in range(config.posts_per_kind):
+            author = authors[n % len(authors)]
+            followers = state.fanout_probes[author]
+            chosen = rng.sample(followers, min(len(followers), config.followers_per_post))
+            probes.append(FanoutProbe(
+                state.account(author), tuple(state.account(f) for f in chosen), celebrity
+            ))
+    return probes
+
+
+def _since_id(status_id: str) -> str | None:
+    # IDs are time-ordered integers: "since one below" returns this status
+    # and anything newer. A non-numeric id gets no cursor; the newest page
+    # is searched instead.
+    return str(int(status_id) - 1) if status_id.isdigit() else None
+
+
+def _contains(items: Any, status_id: str) -> bool:
+    if not isinstance(items, list):
+        return False
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        if str(item.get("id")) == status_id:
+            return True
+        reblog = item.get("reblog")
+        if isinstance(reblog, dict) and str(reblog.get("id")) == status_id:
+            return True
+    return False
+
+
+async def observe_fanout(client: httpx.AsyncClient, probe: FanoutProbe, config: FanoutConfig,
+                         text: str) -> FanoutObservation:
+    loop = asyncio.get_running_loop()
+    obs = FanoutObservation(probe.author.index, probe.celebrity, len(probe.followers))
+    try:
+        response = await client.post(
+            "/api/v1/statuses",
+            json={"status": text, "visibility": "public"},
+            headers={"Authorization": f"Bearer {probe.author.token}"},
+        )
+    except httpx.HTTPError as exc:
+        obs.post_error = repr(exc)
+        return obs
+    posted_at = loop.time()
+    if not response.is_success:
+        obs.post_error = f"{response.status_code} {response.text[:200]}"
+        return obs
+    status_id = str(response.json()["id"])
+    obs.status_id = status_id
+    params = {"limit": "40"}
+    since = _since_id(status_id)
+    if since is not None:
+        params["since_id"] = since
+    pending = {f.index: f for f in probe.followers}
+
+    async def seen_by(follower: SeededAccount) -> bool:
+        try:
+            r = await client.get(
+                "/api/v1/timelines/home", params=params,
+                headers={"Authorization": f"Bearer {follower.token}"},
+            )
+        except httpx.HTTPError:
+            return False
+        # 206 means the timeline is being rebuilt: not there yet.
+        return r.status_code == 200 and _contains(r.json(), status_id)
+
+    deadline = posted_at + config.timeout_s
+    while pending:
+        round_start = loop.time()
+        followers = list(pending.values())
+        seen = await asyncio.gather(*(seen_by(f) for f in followers))
+        now = loop.time()
+        for follower, ok in zip(followers, seen, strict=True):
+            if ok:
+                obs.lags_s[follower.index] = now - posted_at
+                del pending[follower.index]
+        if not pending or now >= deadline:
+            break
+        await asyncio.sleep(max(0.0, min(config.poll_interval_s - (now - round_start), deadline - now)))
+    obs.missing_followers = sorted(pending)
+    return obs
+
+
+async def measure_fanout(client: httpx.AsyncClient, probes: Sequence[FanoutProbe],
+                         config: FanoutConfig) -> list[FanoutObservation]:
+    observations: list[FanoutObservation | None] = [None] * len(probes)
+
+    async def one(i: int) -> None:
+        text = f"fanout probe {i} from {probes[i].author.username}"
+        observations[i] = await observe_fanout(client, probes[i], config, text)
+
+    await run_bounded(range(len(probes)), one, config.concurrency)
+    return [o for o in observations if o is not None]
+
+
+def summarize_fanout(observations: Sequence[FanoutObservation], config: FanoutConfig) -> list[FanoutSummary]:
+    summaries = []
+    for celebrity, kind in ((False, "normal"), (True, "celebrity")):
+        group = [o for o in observations if o.celebrity == celebrity]
+        if not group:
+            continue
+        lags = [lag * 1000 for o in group if (lag := o.lag_s) is not None]
+        summaries.append(FanoutSummary(
+            author_kind=kind,
+            posts=len(group),
+            delivered=len(lags),
+            missing=sum(o.missing for o in group),
+            followers_per_post=sum(o.followers for o in group) / len(group),
+            p50_ms=percentile(lags, 50) if lags else None,
+            p99_ms=percentile(lags, 99) if lags else None,
+            max_ms=max(lags) if lags else None,
+            timeout_s=config.timeout_s,
+            poll_interval_ms=config.poll_interval_s * 1000,
+            missing_deliveries=sum(len(o.missing_followers) for o in group),
+            post_errors=sum(o.post_error is not None for o in group),
+        ))
+    return summaries
