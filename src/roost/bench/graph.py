@@ -245,19 +245,24 @@ class GraphPlan:
 class ProbeSampler:
     """Chooses fanout-probe authors and samples some of their followers.
 
-    Fed every ``(follower, followees)`` row while the graph is seeded, so no
-    second walk over all edges is needed. The choice is deterministic as long
-    as rows arrive in follower order, which both seeding modes guarantee.
+    Candidates are the ``top_authors`` most popular accounts (the likely
+    celebrities, and big ordinary authors) plus ``normal_authors`` picked at
+    random among the rest. Fed every ``(follower, followees)`` row while the
+    graph is seeded, so no second walk over all edges is needed; the choice
+    is deterministic as long as rows arrive in follower order, which both
+    seeding modes guarantee.
     """
 
-    def __init__(self, plan: GraphPlan, normal_authors: int = 20, followers_per_author: int = 10) -> None:
+    def __init__(self, plan: GraphPlan, normal_authors: int = 20, followers_per_author: int = 10,
+                 top_authors: int = 20) -> None:
         params = plan.params
         rng = _rng(params.seed, _ORDER, 1)
-        ordinary = range(params.celebrities, params.accounts)
+        top = min(params.accounts, max(top_authors, params.celebrities))
+        ordinary = range(top, params.accounts)
         picked = rng.sample(ordinary, min(normal_authors, len(ordinary)))
         self._per_author = followers_per_author
         self._rng = rng
-        self._seen: dict[int, int] = {a: 0 for a in [*plan.celebrities, *picked]}
+        self._seen: dict[int, int] = {a: 0 for a in [*range(top), *picked]}
         self._sample: dict[int, list[int]] = {a: [] for a in self._seen}
 
     def observe(self, follower: int, followees: list[int]) -> None:
@@ -277,3 +282,38 @@ class ProbeSampler:
 
     def result(self) -> dict[int, list[int]]:
         return {a: sorted(f) for a, f in self._sample.items() if f}
+
+
+class InDegrees:
+    """Follower counts, accumulated while the edges are seeded."""
+
+    def __init__(self, accounts: int) -> None:
+        self.counts = [0] * accounts
+
+    def observe(self, follower: int, followees: list[int]) -> None:
+        counts = self.counts
+        for a in followees:
+            counts[a] += 1
+
+    def celebrities(self, threshold: int) -> list[int]:
+        """Accounts the server will treat as celebrities at this follower threshold."""
+        return [a for a, n in enumerate(self.counts) if n >= threshold]
+
+    def shape(self) -> dict[str, float]:
+        """Numbers that show the power law: the top 1% share of all follows."""
+        ordered = sorted(self.counts, reverse=True)
+        edges = sum(ordered)
+        top = max(1, len(ordered) // 100)
+        return {
+            "edges": edges,
+            "max_followers": ordered[0],
+            "median_followers": ordered[len(ordered) // 2],
+            "top1pct_share": round(sum(ordered[:top]) / edges, 4) if edges else 0.0,
+        }
+
+
+def celebrities_of(plan: GraphPlan, degrees: InDegrees, threshold: int | None) -> list[int]:
+    """The plan's top ``celebrities``, or every account at or above ``threshold``."""
+    if threshold is not None:
+        return degrees.celebrities(threshold)
+    return list(plan.celebrities)

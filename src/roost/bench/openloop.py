@@ -53,7 +53,8 @@ class OpenLoopConfig:
 
 
 class _Recorder:
-    def __init__(self, bucket_s: float) -> None:
+    def __init__(self, bucket_s: float, wall_start: float) -> None:
+        self.wall_start = wall_start
         self.hist = Histogram()
         self.codes: dict[int, int] = {}
         self.socket_errors: dict[str, int] = {"connect": 0, "read": 0, "timeout": 0}
@@ -65,10 +66,11 @@ class _Recorder:
     def record(self, wall_done: float, latency_s: float, status: int | None) -> None:
         latency_us = max(0, int(latency_s * 1_000_000))
         self.hist.record(latency_us)
-        key = math.floor(wall_done / self.bucket_s)
+        key = math.floor((wall_done - self.wall_start) / self.bucket_s)
         bucket = self.buckets.get(key)
         if bucket is None:
-            bucket = self.buckets[key] = Bucket(key * self.bucket_s, self.bucket_s, 0, 0, Histogram())
+            start = self.wall_start + key * self.bucket_s
+            bucket = self.buckets[key] = Bucket(start, self.bucket_s, 0, 0, Histogram())
         bucket.requests += 1
         assert bucket.hist is not None
         bucket.hist.record(latency_us)
@@ -85,7 +87,6 @@ async def run_open_loop(config: OpenLoopConfig, source: RequestSource) -> SliceO
     if config.rate <= 0 or config.connections < 1:
         raise ValueError("rate and connections must be positive")
     loop = asyncio.get_running_loop()
-    rec = _Recorder(config.bucket_s)
     total = int(config.rate * config.duration_s)
     interval = 1.0 / config.rate
     conns = await asyncio.gather(
@@ -94,6 +95,7 @@ async def run_open_loop(config: OpenLoopConfig, source: RequestSource) -> SliceO
     # Both clocks are read once, so due times convert to wall time exactly.
     start = loop.time() + 0.01
     wall_offset = time.time() - loop.time()
+    rec = _Recorder(config.bucket_s, start + wall_offset)
     deadline = start + config.duration_s + config.timeout_s
     next_index = 0
     # slot -> (due time, sent yet): what each worker holds, so a worker

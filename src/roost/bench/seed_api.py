@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from roost.bench.graph import GraphPlan, PlannedStatus, ProbeSampler
+from roost.bench.graph import GraphPlan, InDegrees, PlannedStatus, ProbeSampler, celebrities_of
 from roost.bench.pool import Progress, run_bounded
 from roost.bench.state import BenchState, SeededAccount
 
@@ -40,6 +40,9 @@ class SeedOptions:
     probe_authors: int = 20
     probe_followers: int = 10
     status_id_sample: int = 5000
+    # Mark as celebrities the accounts with at least this many followers (the
+    # server's own threshold) instead of the plan's top ``celebrities``.
+    celebrity_threshold: int | None = None
     retries: int = 5
     timeout_s: float = 60.0
 
@@ -73,18 +76,19 @@ class ApiSeeder:
         stats["accounts"] = progress.finish()
 
         sampler = ProbeSampler(self._plan, self._opts.probe_authors, self._opts.probe_followers)
+        degrees = InDegrees(params.accounts)
         progress = Progress("follows")
-        await run_bounded(self._follow_jobs(sampler), lambda job: self._follow(job, progress), self._opts.concurrency)
+        await run_bounded(self._follow_jobs(sampler, degrees), lambda job: self._follow(job, progress),
+                          self._opts.concurrency)
         stats["follows"] = progress.finish()
+        stats["graph"] = degrees.shape()
 
         progress = Progress("statuses", params.statuses)
         await run_bounded(self._plan.statuses(), lambda s: self._post(s, progress), self._opts.concurrency)
         stats["statuses"] = progress.finish()
 
         for kind, pairs in (("favourites", self._plan.favourites()), ("reblogs", self._plan.reblogs())):
-            progress = Progress(kind)
-            await run_bounded(pairs, lambda pair, k=kind, p=progress: self._interact(k, pair, p), self._opts.concurrency)
-            stats[kind] = progress.finish()
+            stats[kind] = await self._interactions(kind, pairs)
 
         ids = [self._status_ids[i] for i in sorted(self._status_ids)]
         return BenchState(
@@ -93,7 +97,7 @@ class ApiSeeder:
             base_url=str(self._client.base_url).rstrip("/"),
             mode="api",
             created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            celebrities=list(self._plan.celebrities),
+            celebrities=celebrities_of(self._plan, degrees, self._opts.celebrity_threshold),
             status_ids=status_sample(ids, self._opts.status_id_sample),
             fanout_probes=sampler.result(),
             seed_stats=stats,
@@ -132,9 +136,10 @@ class ApiSeeder:
         self._accounts[index] = SeededAccount(index, str(me["id"]), plan.username(index), user_token)
         progress.tick()
 
-    def _follow_jobs(self, sampler: ProbeSampler) -> Iterator[tuple[int, int]]:
+    def _follow_jobs(self, sampler: ProbeSampler, degrees: InDegrees) -> Iterator[tuple[int, int]]:
         for follower, followees in self._plan.iter_follows():
             sampler.observe(follower, followees)
+            degrees.observe(follower, followees)
             for followee in followees:
                 yield follower, followee
 
@@ -156,6 +161,15 @@ class ApiSeeder:
         if response.is_success:
             self._status_ids[status.index] = str(response.json()["id"])
         progress.tick(response.is_success)
+
+    async def _interactions(self, kind: str, pairs: Iterator[tuple[int, int]]) -> dict[str, float]:
+        progress = Progress(kind)
+
+        async def one(pair: tuple[int, int]) -> None:
+            await self._interact(kind, pair, progress)
+
+        await run_bounded(pairs, one, self._opts.concurrency)
+        return progress.finish()
 
     async def _interact(self, kind: str, pair: tuple[int, int], progress: Progress) -> None:
         account, status_index = pair

@@ -65,7 +65,7 @@ class Histogram:
         """
         hist = cls()
         previous = 0
-        for p, value in sorted(quantiles):
+        for p, value in sorted((float(q[0]), float(q[1])) for q in quantiles):
             cumulative = round(p / 100.0 * count)
             if cumulative > previous:
                 hist.record(int(value), cumulative - previous)

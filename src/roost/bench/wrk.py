@@ -98,8 +98,9 @@ class WrkJob:
 async def run_wrk(job: WrkJob) -> SliceOutcome:
     with tempfile.TemporaryDirectory(prefix="roost-wrk-") as tmp:
         out = Path(tmp) / "summary.json"
-        env = {**os.environ, **job.env, "ROOST_BENCH_OUT": str(out)}
         started = time.time()
+        env = {**os.environ, **job.env, "ROOST_BENCH_OUT": str(out),
+               "ROOST_BENCH_T0_MS": str(int(started * 1000))}
         proc = await asyncio.create_subprocess_exec(
             *job.command(), env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
         )
@@ -129,16 +130,13 @@ def parse_summary(data: dict[str, Any], started: float, label: str) -> SliceOutc
     else:
         hist = Histogram.from_quantiles(data["latency_quantiles"], int(data["latency_count"]))
     width = data["bucket_ms"] / 1000.0
+    t0 = data.get("t0_ms", 0) / 1000.0
     errors = {int(b): int(n) for b, n in data.get("bucket_errors", [])}
     buckets = [
-        Bucket(int(b) * width, width, int(n), errors.get(int(b), 0))
+        Bucket(t0 + int(b) * width, width, int(n), errors.get(int(b), 0))
         for b, n in sorted(data.get("buckets", []))
     ]
     duration_s = data["duration_us"] / 1_000_000
-    if buckets:
-        # wrk's own clock starts after its threads connect; the buckets say
-        # when responses really began to arrive.
-        started = max(started, buckets[0].start)
     return SliceOutcome(
         label=label,
         started=started,

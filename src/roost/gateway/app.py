@@ -8,7 +8,7 @@ Mastodon's ``{"error": ...}`` shape.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 
 from roost.domain.scopes import allows
 from roost.errors import Forbidden, RateLimited, RoostError, Unauthorized, Unprocessable
@@ -96,17 +97,52 @@ def _bearer(request: Request) -> str | None:
     return token or None
 
 
-def build_routes(gateway: Gateway) -> list[BaseRoute]:
+def build_routes(gateway: Gateway) -> tuple[list[BaseRoute], dict[tuple[str, str], RequestHandler]]:
     routes: list[BaseRoute] = []
+    static: dict[tuple[str, str], RequestHandler] = {}
     for endpoint in TABLE.endpoints:
         handler = gateway.route(endpoint)
-        routes.append(Route(endpoint.path, handler, methods=[endpoint.method]))
-        if endpoint.trailing_slash:
-            routes.append(Route(endpoint.path + "/", handler, methods=[endpoint.method]))
-    return routes
+        paths = [endpoint.path, endpoint.path + "/"] if endpoint.trailing_slash else [endpoint.path]
+        for path in paths:
+            routes.append(Route(path, handler, methods=[endpoint.method]))
+            if "{" not in path:
+                static[(endpoint.method, path)] = handler
+    return routes, static
 
 
-def create_app(settings: Settings | None = None, targets: tuple[str, ...] = ("all",)) -> Starlette:
+RequestHandler = Callable[[Request], Awaitable[Response]]
+
+
+class ExactPathDispatch:
+    """Serves routes without path parameters from a dict, in front of Starlette.
+
+    Starlette tries routes one regex at a time; with ~50 routes that cost about a
+    third of a home-timeline request here. Parameterised routes, lifespan, 404
+    and 405 still go through Starlette.
+    """
+
+    def __init__(self, app: Starlette, static: dict[tuple[str, str], RequestHandler]) -> None:
+        self.app = app
+        self.static = static
+        self.state = app.state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            handler = self.static.get((scope["method"], scope["path"]))
+            if handler is not None:
+                request = Request(scope, receive)
+                try:
+                    response = await handler(request)
+                except RoostError as exc:
+                    response = await errors.roost_error(request, exc)
+                except Exception as exc:
+                    response = await errors.unexpected_error(request, exc)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None, targets: tuple[str, ...] = ("all",)) -> ExactPathDispatch:
     settings = settings or Settings.from_env()
     gateway = Gateway(settings)
 
@@ -119,8 +155,9 @@ def create_app(settings: Settings | None = None, targets: tuple[str, ...] = ("al
         finally:
             await runtime.stop(gateway.container)
 
+    routes, static = build_routes(gateway)
     app = Starlette(
-        routes=build_routes(gateway),
+        routes=routes,
         lifespan=lifespan,
         exception_handlers={
             RoostError: errors.roost_error,
@@ -129,4 +166,4 @@ def create_app(settings: Settings | None = None, targets: tuple[str, ...] = ("al
         },
     )
     app.state.gateway = gateway
-    return app
+    return ExactPathDispatch(app, static)

@@ -7,6 +7,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -71,7 +73,7 @@ class Call:
         )
         return json_response(items, headers=headers)
 
-    async def statuses_json(self, statuses: Iterable[Status]) -> list[dict[str, Any]]:
+    async def render_statuses(self, statuses: Iterable[Status]) -> dict[int, orjson.Fragment]:
         """Hydrate statuses (authors, mentions, reblogged originals, viewer flags) in batches."""
         statuses = list(statuses)
         svc = self.services
@@ -86,14 +88,19 @@ class Call:
         if self.viewer_id is not None:
             targets = [s.reblog_of_id or s.id for s in statuses]
             favourited, reblogged = await svc.need("statuses").viewer_flags(self.viewer_id, targets)
-        out = []
+        out = {}
         for s in statuses:
             data = self.serializer.status(s, accounts, originals, favourited, reblogged)
             if data is not None:
-                out.append(data)
+                out[s.id] = data
         return out
 
-    async def status_json(self, status: Status) -> dict[str, Any]:
+    async def statuses_json(self, statuses: Iterable[Status]) -> list[orjson.Fragment]:
+        statuses = list(statuses)
+        rendered = await self.render_statuses(statuses)
+        return [rendered[s.id] for s in statuses if s.id in rendered]
+
+    async def status_json(self, status: Status) -> orjson.Fragment:
         rendered = await self.statuses_json([status])
         if not rendered:
             raise NotFound()

@@ -10,11 +10,22 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import orjson
+
 from roost import __version__
 from roost.domain.content import plain_note_to_html
 from roost.domain.entities import Account, Application, Notification, Relationship, Status, Token
 
 MEMO_LIMIT = 100_000
+_VIEWER_DEFAULTS = b',"muted":false,"bookmarked":false,"pinned":false,"filtered":[]'
+_FLAGS = {
+    (fav, reb): (
+        b',"favourited":' + (b"true" if fav else b"false")
+        + b',"reblogged":' + (b"true" if reb else b"false") + _VIEWER_DEFAULTS
+    )
+    for fav in (False, True)
+    for reb in (False, True)
+}
 MASTODON_VERSION = "4.3.0"
 
 
@@ -36,6 +47,9 @@ class Serializer:
         self.base_url = base_url
         self._accounts: dict[int, tuple[Account, dict[str, Any]]] = {}
         self._statuses: dict[int, tuple[Status, dict[str, Any]]] = {}
+        self._status_bytes: dict[int, tuple[Status, bytes]] = {}
+        self._account_bytes: dict[int, tuple[Account, bytes]] = {}
+        self._bodies: dict[int, tuple[Status, Account, bytes]] = {}
 
     # -- accounts --------------------------------------------------------------------
 
@@ -139,13 +153,58 @@ class Serializer:
         reblogs: dict[int, Status],
         favourited: set[int] | None = None,
         reblogged: set[int] | None = None,
-    ) -> dict[str, Any] | None:
-        """The Status entity; None if its author (or its reblogged original) is gone."""
+    ) -> orjson.Fragment | None:
+        """The Status entity as pre-encoded JSON; None if its author (or original) is gone.
+
+        Timelines spend most of their time here, so the viewer-independent part of
+        each status and account is encoded once and spliced (orjson.Fragment), and
+        only the viewer's flags are added per request.
+        """
         author = accounts.get(status.account_id)
         if author is None:
             return None
+        original = None
+        if status.reblog_of_id is not None:
+            original = reblogs.get(status.reblog_of_id)
+            if original is None or original.account_id not in accounts:
+                return None
+        flags = b""
+        if favourited is not None and reblogged is not None:
+            target = status.reblog_of_id or status.id
+            flags = _FLAGS[(target in favourited, target in reblogged)]
+        # A reblog's nested original carries the same viewer flags as its wrapper.
+        return orjson.Fragment(self._body(status, author, accounts, original, reblogs, flags) + flags + b"}")
+
+    def _body(
+        self, status: Status, author: Account, accounts: dict[int, Account],
+        original: Status | None, reblogs: dict[int, Status], flags: bytes,
+    ) -> bytes:
+        """Everything but the viewer's flags and the closing brace, memoised per
+        (status, author, original) objects; a reblog's body embeds its original,
+        whose flags vary, so only originals are memoised."""
+        if original is not None:
+            nested = self._body(original, accounts[original.account_id], accounts, None, reblogs, flags)
+            return b"".join((
+                self._status_prefix(status, accounts), b',"account":', self.account_json(author),
+                b',"reblog":', nested, flags, b"}",
+            ))
+        memo = self._bodies.get(status.id)
+        if memo is not None and memo[0] is status and memo[1] is author:
+            return memo[2]
+        body = b"".join((
+            self._status_prefix(status, accounts), b',"account":', self.account_json(author), b',"reblog":null',
+        ))
+        if len(self._bodies) > MEMO_LIMIT:
+            self._bodies.clear()
+        self._bodies[status.id] = (status, author, body)
+        return body
+
+    def _status_prefix(self, status: Status, accounts: dict[int, Account]) -> bytes:
+        """The encoded status without its closing brace, author, reblog and viewer flags."""
+        memo = self._status_bytes.get(status.id)
+        if memo is not None and memo[0] is status:
+            return memo[1]
         data = dict(self._status_base(status))
-        data["account"] = self.account(author)
         data["mentions"] = [
             {
                 "id": str(a.id),
@@ -156,24 +215,21 @@ class Serializer:
             for a in (accounts.get(i) for i in status.mention_ids)
             if a is not None
         ]
-        reblog = None
-        if status.reblog_of_id is not None:
-            original = reblogs.get(status.reblog_of_id)
-            if original is None:
-                return None
-            reblog = self.status(original, accounts, reblogs, favourited, reblogged)
-            if reblog is None:
-                return None
-        data["reblog"] = reblog
-        if favourited is not None and reblogged is not None:
-            target = status.reblog_of_id or status.id
-            data["favourited"] = target in favourited
-            data["reblogged"] = target in reblogged
-            data["muted"] = False
-            data["bookmarked"] = False
-            data["pinned"] = False
-            data["filtered"] = []
-        return data
+        encoded = orjson.dumps(data)[:-1]
+        if len(self._status_bytes) > MEMO_LIMIT:
+            self._status_bytes.clear()
+        self._status_bytes[status.id] = (status, encoded)
+        return encoded
+
+    def account_json(self, account: Account) -> bytes:
+        memo = self._account_bytes.get(account.id)
+        if memo is not None and memo[0] is account:
+            return memo[1]
+        encoded = orjson.dumps(self.account(account))
+        if len(self._account_bytes) > MEMO_LIMIT:
+            self._account_bytes.clear()
+        self._account_bytes[account.id] = (account, encoded)
+        return encoded
 
     # -- the rest --------------------------------------------------------------------
 
@@ -196,7 +252,9 @@ class Serializer:
             "note": "",
         }
 
-    def notification(self, n: Notification, account: dict[str, Any], status: dict[str, Any] | None) -> dict[str, Any]:
+    def notification(
+        self, n: Notification, account: dict[str, Any], status: orjson.Fragment | None
+    ) -> dict[str, Any]:
         return {
             "id": str(n.id),
             "type": n.type,

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import os
 
-from starlette.applications import Starlette
-
+from roost.gateway.app import ExactPathDispatch
+from roost.gateway.app import create_app as build
 from roost.settings import Settings
 
 TARGETS_ENV = "ROOST_TARGETS"
 
 
-def create_app() -> Starlette:
-    from roost.gateway.app import create_app as build
-
+def create_app() -> ExactPathDispatch:
     targets = tuple(t for t in os.environ.get(TARGETS_ENV, "all").split(",") if t)
     return build(Settings.from_env(), targets)

@@ -21,7 +21,7 @@ async def _render(call: Call, notifications: list[Notification]) -> list[dict[st
     statuses_svc = call.services.need("statuses")
     found = await statuses_svc.get_many(status_ids)
     visible = await statuses_svc.visible_to(list(found.values()), call.viewer_id)
-    rendered = {int(s["id"]): s for s in await call.statuses_json(visible)}
+    rendered = await call.render_statuses(visible)
     out = []
     for n in notifications:
         account = accounts.get(n.from_account_id)

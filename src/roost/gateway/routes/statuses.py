@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import orjson
 from starlette.responses import Response
 
 from roost.errors import Unprocessable
@@ -47,7 +48,8 @@ async def get_status(call: Call) -> Response:
            scope="write:statuses", tag="statuses", params=(ID,))
 async def delete_status(call: Call) -> Response:
     status = await call.services.need("statuses").delete(call.identity, call.path_id())
-    data = await call.status_json(status)
+    # Mastodon returns the source text on delete, for "delete and redraft".
+    data = orjson.loads(orjson.dumps(await call.status_json(status)))
     data["text"] = status.text
     return call.json(data)
 

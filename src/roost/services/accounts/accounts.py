@@ -273,8 +273,9 @@ class AccountsService:
     def is_celebrity(self, account_id: int) -> bool:
         return account_id in self._celebrities
 
-    def celebrities(self) -> frozenset[int]:
-        return frozenset(self._celebrities)
+    def celebrities(self) -> set[int]:
+        """The accounts merged at read time (a live set: do not modify)."""
+        return self._celebrities
 
     async def delete(self, account_id: int) -> Account:
         """Remove an account and its keys and tokens (its content is removed by the caller)."""

@@ -131,6 +131,9 @@ class StatusesService:
         out = []
         following: set[int] | None = None
         for status in statuses:
+            if status.visibility == "public" or status.visibility == "unlisted":
+                out.append(status)
+                continue
             follows_author = False
             if needs_relationship(status, viewer_id):
                 if following is None:
@@ -153,15 +156,16 @@ class StatusesService:
             return set(), set()
         shard = self._db.for_id(viewer_id)
         marks = ",".join("?" * len(status_ids))
-        favourited = await shard.fetch_all(
-            f"SELECT status_id FROM account_favourites WHERE account_id = ? AND status_id IN ({marks})",
-            (viewer_id, *status_ids),
+        rows = await shard.fetch_all(
+            "SELECT 0 AS kind, status_id AS id FROM account_favourites"
+            f" WHERE account_id = ? AND status_id IN ({marks})"
+            " UNION ALL SELECT 1 AS kind, reblog_of_id AS id FROM statuses"
+            f" WHERE account_id = ? AND reblog_of_id IN ({marks})",
+            (viewer_id, *status_ids, viewer_id, *status_ids),
         )
-        reblogged = await shard.fetch_all(
-            f"SELECT reblog_of_id FROM statuses WHERE account_id = ? AND reblog_of_id IN ({marks})",
-            (viewer_id, *status_ids),
-        )
-        return {r["status_id"] for r in favourited}, {r["reblog_of_id"] for r in reblogged}
+        favourited = {r["id"] for r in rows if r["kind"] == 0}
+        reblogged = {r["id"] for r in rows if r["kind"] == 1}
+        return favourited, reblogged
 
     # -- posting ---------------------------------------------------------------------
 

@@ -51,8 +51,9 @@ class TimelinesService:
         if not await self._store.exists(key):
             await self.rebuild_home(viewer_id)
         ids = await self._store.page(key, page)
-        following = await self._follows.following_ids(viewer_id)
-        celebrities = [f for f in following if self._accounts.is_celebrity(f)]
+        celebrities = self._accounts.celebrities()
+        if celebrities:
+            celebrities = celebrities & set(await self._follows.following_ids(viewer_id))
         if celebrities:
             merged: set[int] = set(ids)
             for celebrity in celebrities:
