@@ -6,6 +6,7 @@ rest of the harness starts fast and works on a headless machine.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -74,10 +75,10 @@ def _with_gaps(times: list[float]) -> list[float]:
     """
     if len(times) < 2:
         return times
-    steps = sorted(b - a for a, b in zip(times, times[1:], strict=False))
+    steps = sorted(b - a for a, b in itertools.pairwise(times))
     gap = 1.5 * steps[len(steps) // 2]
     out = [times[0]]
-    for before, after in zip(times, times[1:], strict=False):
+    for before, after in itertools.pairwise(times):
         if after - before > gap:
             out.append(_NAN)
         out.append(after)

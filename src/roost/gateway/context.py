@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-
 from starlette.requests import Request
 from starlette.responses import Response
 

@@ -48,6 +48,7 @@ class InteractionsService:
             " ON CONFLICT DO NOTHING",
             (actor, status.id, favourite_id),
         )
+        await self._statuses.forget_viewer_flags(actor)
         if added:
             await self._statuses._bump(status.id, "favourites_count", 1)
             await self._outbox.flush(shard)
@@ -63,6 +64,7 @@ class InteractionsService:
         await self._db.for_id(actor).execute(
             "DELETE FROM account_favourites WHERE account_id = ? AND status_id = ?", (actor, status.id)
         )
+        await self._statuses.forget_viewer_flags(actor)
         if removed:
             await self._statuses._bump(status.id, "favourites_count", -1)
         return await self._statuses.get_visible(status.id, actor)
