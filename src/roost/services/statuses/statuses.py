@@ -196,7 +196,10 @@ class StatusesService:
         )
         if len(favourited) > VIEWER_SET_LIMIT or len(reblogged) > VIEWER_SET_LIMIT:
             return _TOO_MANY
-        return (frozenset(r[0] for r in favourited), frozenset(r[0] for r in reblogged))
+        return (
+            frozenset(r["status_id"] for r in favourited),
+            frozenset(r["reblog_of_id"] for r in reblogged),
+        )
 
     async def forget_viewer_flags(self, viewer_id: int) -> None:
         await self._cache.delete(f"vf:{viewer_id}")
