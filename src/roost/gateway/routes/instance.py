@@ -42,7 +42,8 @@ def _configuration(call: Call) -> dict[str, Any]:
 
 
 async def _user_count(call: Call) -> int:
-    return len(await call.services.need("accounts").list_all())
+    count: int = await call.services.need("accounts").count()
+    return count
 
 
 @TABLE.add("GET", "/api/v1/instance", "Instance information (v1)", tag="instance", trailing_slash=True)

@@ -212,6 +212,13 @@ class AccountsService:
         accounts = await self.get_many(ranked)
         return [accounts[i] for i in ranked if i in accounts]
 
+    async def count(self) -> int:
+        total = 0
+        for shard in self._db.shards:
+            row = await shard.fetch_one("SELECT COUNT(*) AS n FROM accounts")
+            total += int(row["n"]) if row else 0
+        return total
+
     async def list_all(self) -> list[Account]:
         out: list[Account] = []
         for shard in self._db.shards:
