@@ -72,6 +72,38 @@ class FollowsService:
         await self._outbox.flush(self._db.for_id(account_id))
         return (await self.relationships(account_id, [target_id]))[0]
 
+    async def bulk_follow(self, pairs: list[tuple[int, int]]) -> int:
+        """Store many follow edges at once (imports and benchmark seeding).
+
+        Both sides are written, one transaction per shard; no events are
+        published (no notifications, no timeline merges: home timelines are
+        rebuilt on first read). Call ``AccountsService.recount()`` afterwards.
+        """
+        following: dict[int, list[tuple[int, int, int]]] = {}
+        followers: dict[int, list[tuple[int, int, int]]] = {}
+        shard_map = self._db.shard_map
+        for follower, followee in pairs:
+            if follower == followee:
+                continue
+            follow_id = self._b.ids.next_id(shard_of(follower))
+            following.setdefault(shard_map.physical_for_id(follower), []).append((follower, followee, follow_id))
+            followers.setdefault(shard_map.physical_for_id(followee), []).append((followee, follower, follow_id))
+        for physical, batch in following.items():
+            await self._db.shards[physical].execute_many(
+                "INSERT INTO following (account_id, target_id, follow_id) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
+                batch,
+            )
+        for physical, batch in followers.items():
+            await self._db.shards[physical].execute_many(
+                "INSERT INTO followers (account_id, follower_id, follow_id) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
+                batch,
+            )
+        for follower in {f for f, _ in pairs}:
+            await self._cache.delete(f"fg:{follower}")
+        return sum(len(b) for b in following.values())
+
     async def unfollow(self, account_id: int, target_id: int) -> Relationship:
         await self._accounts.require(target_id)
         async with self._db.for_id(account_id).transaction() as tx:
