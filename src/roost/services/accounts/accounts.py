@@ -160,11 +160,11 @@ class AccountsService:
                 keys.setdefault(self._db.shard_map.physical_for_key(f"{kind}:{key}"), []).append(
                     (kind, key, account_id)
                 )
-        for physical, batch in keys.items():
+        for physical, key_rows in keys.items():
             await self._db.shards[physical].execute_many(
                 "INSERT INTO account_directory (kind, key, account_id) VALUES (?, ?, ?)"
                 " ON CONFLICT DO NOTHING",
-                batch,
+                key_rows,
             )
         for physical, batch in rows.items():
             await self._db.shards[physical].execute_many(
