@@ -9,7 +9,6 @@ so a failure in between never leaves a follower receiving statuses it did not as
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
-from typing import Any
 
 from roost.domain.entities import Relationship
 from roost.domain.ids import shard_of
@@ -17,6 +16,7 @@ from roost.domain.pagination import Page
 from roost.errors import Forbidden, NotFound
 from roost.services.accounts.accounts import AccountsService
 from roost.services.context import Backends
+from roost.services.keyset import pairs_page
 from roost.services.outbox import Outbox
 
 
@@ -190,22 +190,9 @@ class FollowsService:
         """(cursor, account id) pairs of followers or following, newest follow first."""
         await self._accounts.require(account_id)
         table, column = ("followers", "follower_id") if direction == "followers" else ("following", "target_id")
-        clauses = ["account_id = ?"]
-        params: list[Any] = [account_id]
-        if page.max_id is not None:
-            clauses.append("follow_id < ?")
-            params.append(page.max_id)
-        if page.lower_bound is not None:
-            clauses.append("follow_id > ?")
-            params.append(page.lower_bound)
-        order = "ASC" if page.ascending else "DESC"
-        rows = await self._db.for_id(account_id).fetch_all(
-            f"SELECT follow_id, {column} AS other FROM {table} WHERE {' AND '.join(clauses)}"
-            f" ORDER BY follow_id {order} LIMIT ?",
-            (*params, page.limit),
+        return await pairs_page(
+            self._db.for_id(account_id), table, "account_id", account_id, "follow_id", column, page
         )
-        pairs = [(r["follow_id"], r["other"]) for r in rows]
-        return sorted(pairs, reverse=True)
 
     async def remove_all(self, account_id: int) -> None:
         """Cut every edge of an account (account deletion)."""

@@ -12,6 +12,7 @@ from roost.domain.pagination import Page
 from roost.errors import NotFound
 from roost.ports.database import Row
 from roost.services.context import Backends
+from roost.services.keyset import keyset
 
 
 def _to_notification(row: Row) -> Notification:
@@ -50,14 +51,9 @@ class NotificationsService:
         exclude_types: Iterable[str] = (),
         from_account_id: int | None = None,
     ) -> list[Notification]:
-        clauses = ["account_id = ?"]
-        params: list[Any] = [account_id]
-        if page.max_id is not None:
-            clauses.append("id < ?")
-            params.append(page.max_id)
-        if page.lower_bound is not None:
-            clauses.append("id > ?")
-            params.append(page.lower_bound)
+        bounds, bound_params, order = keyset(page, "id")
+        clauses = ["account_id = ?", *bounds]
+        params: list[Any] = [account_id, *bound_params]
         wanted = list(types)
         if wanted:
             clauses.append(f"type IN ({','.join('?' * len(wanted))})")
@@ -69,7 +65,6 @@ class NotificationsService:
         if from_account_id is not None:
             clauses.append("from_account_id = ?")
             params.append(from_account_id)
-        order = "ASC" if page.ascending else "DESC"
         rows = await self._db.for_id(account_id).fetch_all(
             f"SELECT * FROM notifications WHERE {' AND '.join(clauses)} ORDER BY id {order} LIMIT ?",
             (*params, page.limit),

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from roost.domain.entities import Identity, Status
 from roost.domain.ids import shard_of
 from roost.domain.pagination import Page
 from roost.errors import Forbidden
 from roost.services.context import Backends
+from roost.services.keyset import pairs_page
 from roost.services.outbox import Outbox
 from roost.services.statuses.statuses import StatusesService
 
@@ -130,18 +130,4 @@ class InteractionsService:
     async def _page(
         self, owner: int, table: str, cursor: str, owner_column: str, other: str, page: Page
     ) -> list[tuple[int, int]]:
-        clauses = [f"{owner_column} = ?"]
-        params: list[Any] = [owner]
-        if page.max_id is not None:
-            clauses.append(f"{cursor} < ?")
-            params.append(page.max_id)
-        if page.lower_bound is not None:
-            clauses.append(f"{cursor} > ?")
-            params.append(page.lower_bound)
-        order = "ASC" if page.ascending else "DESC"
-        rows = await self._db.for_id(owner).fetch_all(
-            f"SELECT {cursor} AS cursor, {other} AS other FROM {table} WHERE {' AND '.join(clauses)}"
-            f" ORDER BY {cursor} {order} LIMIT ?",
-            (*params, page.limit),
-        )
-        return sorted(((r["cursor"], r["other"]) for r in rows), reverse=True)
+        return await pairs_page(self._db.for_id(owner), table, owner_column, owner, cursor, other, page)

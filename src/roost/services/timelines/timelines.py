@@ -15,6 +15,7 @@ from roost.domain.entities import Status
 from roost.domain.pagination import Page
 from roost.services.accounts import AccountsService, FollowsService
 from roost.services.context import Backends
+from roost.services.keyset import keyset
 from roost.services.statuses import StatusesService
 
 # How many of a followee's statuses a rebuilt home timeline takes (Mastodon: MAX_ITEMS / 2).
@@ -171,12 +172,6 @@ class TimelinesService:
 
 
 def _bounds(page: Page) -> tuple[str, list[Any]]:
-    clauses = ""
-    params: list[Any] = []
-    if page.max_id is not None:
-        clauses += " AND id < ?"
-        params.append(page.max_id)
-    if page.lower_bound is not None:
-        clauses += " AND id > ?"
-        params.append(page.lower_bound)
-    return clauses, params
+    """The page's bounds on ``id`` as a suffix of an existing WHERE clause."""
+    clauses, params, _ = keyset(page, "id")
+    return "".join(f" AND {c}" for c in clauses), params
