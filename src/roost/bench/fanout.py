@@ -12,7 +12,10 @@ the second at read time.
 A status that some follower has still not seen when ``timeout_s`` runs out
 is reported as missing, with how many deliveries were missing; it is never
 dropped from the figures. The measured lag is an upper bound, too high by at
-most one poll interval plus one request.
+most one poll interval plus one round of polls. Posts that every follower
+already had at the first round of polls are counted as ``immediate``: their
+true lag is below what polling can resolve (the first round's duration,
+reported too), as expected for celebrities merged at read time.
 """
 
 from __future__ import annotations
@@ -56,6 +59,10 @@ class FanoutObservation:
     lags_s: dict[int, float] = field(default_factory=dict)
     missing_followers: list[int] = field(default_factory=list)
     post_error: str | None = None
+    # How long the first round of polls took, and whether every follower
+    # already had the status then: such a lag is below what polling resolves.
+    first_poll_s: float | None = None
+    immediate: bool = False
 
     @property
     def missing(self) -> bool:
@@ -155,6 +162,9 @@ async def observe_fanout(client: httpx.AsyncClient, probe: FanoutProbe, config: 
             if ok:
                 obs.lags_s[follower.index] = now - posted_at
                 del pending[follower.index]
+        if obs.first_poll_s is None:
+            obs.first_poll_s = now - round_start
+            obs.immediate = not pending
         if not pending or now >= deadline:
             break
         await asyncio.sleep(max(0.0, min(config.poll_interval_s - (now - round_start), deadline - now)))
@@ -181,6 +191,7 @@ def summarize_fanout(observations: Sequence[FanoutObservation], config: FanoutCo
         if not group:
             continue
         lags = [lag * 1000 for o in group if (lag := o.lag_s) is not None]
+        first_polls = [o.first_poll_s * 1000 for o in group if o.first_poll_s is not None]
         summaries.append(FanoutSummary(
             author_kind=kind,
             posts=len(group),
@@ -194,5 +205,7 @@ def summarize_fanout(observations: Sequence[FanoutObservation], config: FanoutCo
             poll_interval_ms=config.poll_interval_s * 1000,
             missing_deliveries=sum(len(o.missing_followers) for o in group),
             post_errors=sum(o.post_error is not None for o in group),
+            immediate=sum(o.immediate for o in group),
+            first_poll_p50_ms=percentile(first_polls, 50) if first_polls else None,
         ))
     return summaries

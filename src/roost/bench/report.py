@@ -41,7 +41,8 @@ command, the date and the commit that produced it.
 - **Fanout lag** is the time from a post's successful answer until the status is in the home timeline
   of *every* sampled follower of its author (real seeded followers polling `GET
   /api/v1/timelines/home` with `since_id`). It is an upper bound, too high by at most one poll interval
-  plus one request. Normal authors are fanned out on write; celebrities (above the server's follower
+  plus one round of polls; *immediate* counts posts already everywhere at the first round of polls,
+  whose lag is below that resolution (the first round's duration, in brackets). Normal authors are fanned out on write; celebrities (above the server's follower
   threshold) are merged at read time. A status that never arrives within the timeout is counted as
   missing, never dropped.
 - **Graph** is the seeded social graph (`roost bench seed`): accounts, average follows per account
@@ -177,7 +178,7 @@ def render(entries: list[_Entry], out_dir: Path) -> str:
         parts.append("\n## Fanout lag\n\nFrom a post's answer to the status being in every sampled "
                      "follower's home timeline.\n")
         head = ["Graph", "Author", "Posts", "Followers/post", "p50 ms", "p99 ms", "max ms", "Missing",
-                "Command", "Date", "Commit", "Files"]
+                "Immediate (resolution ms)", "Command", "Date", "Commit", "Files"]
         lines = [_row(head), _row(["---"] * len(head))]
         for entry in fanout:
             r = entry.record
@@ -185,7 +186,8 @@ def render(entries: list[_Entry], out_dir: Path) -> str:
                 lines.append(_row([
                     _graph(r), s.author_kind, str(s.posts), f"{s.followers_per_post:.1f}",
                     _num(s.p50_ms, "ms"), _num(s.p99_ms, "ms"), _num(s.max_ms, "ms"),
-                    f"{s.missing} ({s.missing_deliveries} deliveries)", f"`{r.command}`",
+                    f"{s.missing} ({s.missing_deliveries} deliveries)",
+                    f"{s.immediate} ({_num(s.first_poll_p50_ms, 'ms')})", f"`{r.command}`",
                     r.conditions.date[:10], f"`{r.conditions.commit[:10]}`", _files(entry, out_dir),
                 ]))
         parts.append("\n".join(lines) + "\n")

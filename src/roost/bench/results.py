@@ -72,6 +72,8 @@ class FanoutSummary:
     poll_interval_ms: float
     missing_deliveries: int = 0
     post_errors: int = 0
+    immediate: int = 0
+    first_poll_p50_ms: float | None = None
 
 
 @dataclass(slots=True)

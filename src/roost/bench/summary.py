@@ -48,6 +48,11 @@ def format_fanout(summary: FanoutSummary) -> list[str]:
         f"  lag         p50 {_ms(summary.p50_ms)}  p99 {_ms(summary.p99_ms)}  max {_ms(summary.max_ms)}",
         f"  delivered   {summary.delivered}/{summary.posts} posts to every sampled follower",
     ]
+    if summary.immediate:
+        lines.append(
+            f"  immediate   {summary.immediate} posts were already everywhere at the first round of "
+            f"polls (took {_ms(summary.first_poll_p50_ms)}): lag below the resolution"
+        )
     if summary.missing:
         lines.append(
             f"  MISSING     {summary.missing} posts never reached every follower "

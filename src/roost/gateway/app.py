@@ -53,10 +53,11 @@ class Gateway:
     async def handle(self, endpoint: Endpoint, request: Request) -> Response:
         container = self.container
         assert container is not None
-        token = _bearer(request)
         identity = None
-        if token is not None and endpoint.auth != "none":
-            identity = await container.need("oauth").identify(token)
+        if endpoint.auth != "none":
+            token = _bearer(request)
+            if token is not None:
+                identity = await container.need("oauth").identify(token)
         if endpoint.auth in ("app", "user") and identity is None:
             raise Unauthorized()
         if endpoint.auth == "user" and identity is not None and identity.account_id is None:

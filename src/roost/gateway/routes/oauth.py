@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import html
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -56,7 +58,8 @@ async def token(call: Call) -> Response:
     grant = p.string("grant_type")
     if not grant:
         raise OAuthError("invalid_request", "The request is missing a required parameter: grant_type.")
-    app = await oauth.authenticate_client(p.string("client_id"), p.string("client_secret"))
+    client_id, client_secret = _client_credentials(call)
+    app = await oauth.authenticate_client(client_id, client_secret)
     scope = p.string("scope")
     if grant == "password":
         username, password = p.string("username"), p.string("password")
@@ -75,6 +78,20 @@ async def token(call: Call) -> Response:
     return call.json(call.serializer.token(issued))
 
 
+def _client_credentials(call: Call) -> tuple[str | None, str | None]:
+    """From HTTP Basic auth (client_secret_basic) or the body (client_secret_post)."""
+    header = call.request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "basic" and value:
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise OAuthError("invalid_client", "Client authentication failed.", status=401) from exc
+        client_id, _, secret = decoded.partition(":")
+        return unquote(client_id), unquote(secret)
+    return call.params.string("client_id"), call.params.string("client_secret")
+
+
 @TABLE.add("POST", "/oauth/revoke", "Revoke a token", tag="oauth", params=(
     Param("client_id", where="body", required=True), Param("client_secret", where="body", required=True),
     Param("token", where="body", required=True),
@@ -82,7 +99,8 @@ async def token(call: Call) -> Response:
 async def revoke(call: Call) -> Response:
     p = call.params
     oauth = call.services.need("oauth")
-    app = await oauth.authenticate_client(p.string("client_id"), p.string("client_secret"))
+    client_id, client_secret = _client_credentials(call)
+    app = await oauth.authenticate_client(client_id, client_secret)
     await oauth.revoke(app, p.required_str("token"))
     return call.json({})
 
