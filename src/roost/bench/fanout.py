@@ -40,7 +40,7 @@ class FanoutConfig:
     followers_per_post: int = 10
     timeout_s: float = 10.0
     poll_interval_s: float = 0.02
-    concurrency: int = 4
+    concurrency: int = 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -137,6 +137,11 @@ def parse_summary(data: dict[str, Any], started: float, label: str) -> SliceOutc
         for b, n in sorted(data.get("buckets", []))
     ]
     duration_s = data["duration_us"] / 1_000_000
+    if "done_ms" in data:
+        # wrk's clock starts after its threads have loaded their scripts and
+        # connected, which can take a while with many tokens: the window is
+        # the ``duration`` before done() ran, not the one after the spawn.
+        started = data["done_ms"] / 1000.0 - duration_s
     return SliceOutcome(
         label=label,
         started=started,

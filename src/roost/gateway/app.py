@@ -8,10 +8,12 @@ Mastodon's ``{"error": ...}`` shape.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -24,6 +26,7 @@ from roost.errors import Forbidden, RateLimited, RoostError, Unauthorized, Unpro
 from roost.gateway import errors
 from roost.gateway.context import Call
 from roost.gateway.endpoints import Endpoint
+from roost.gateway.metrics import BuildingBlocks, HttpMetrics
 from roost.gateway.params import Params
 from roost.gateway.ratelimit import FixedWindowLimiter, is_loopback
 from roost.gateway.routes import TABLE
@@ -42,10 +45,26 @@ class Gateway:
         self.per_token = FixedWindowLimiter(settings.rate_limit_per_token, settings.rate_limit_window_seconds)
         self.per_ip = FixedWindowLimiter(settings.rate_limit_unauthenticated, settings.rate_limit_window_seconds)
         self.registrations = FixedWindowLimiter(settings.registrations_per_ip, settings.registrations_window_seconds)
+        self.registry = CollectorRegistry()
+        self.http_metrics = HttpMetrics(self.registry)
+        self.building_blocks = BuildingBlocks(self)
+        self.registry.register(self.building_blocks)
 
     def route(self, endpoint: Endpoint) -> Any:
+        observe = self.http_metrics.observe
+
         async def call(request: Request) -> Response:
-            return await self.handle(endpoint, request)
+            started = time.perf_counter()
+            status = 500
+            try:
+                response = await self.handle(endpoint, request)
+                status = response.status_code
+                return response
+            except RoostError as exc:
+                status = exc.status_code
+                raise
+            finally:
+                observe(endpoint.method, endpoint.path, status, started)
 
         call.__name__ = endpoint.handler.__name__
         return call
@@ -150,6 +169,7 @@ def create_app(settings: Settings | None = None, targets: tuple[str, ...] = ("al
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         gateway.container = await runtime.start(settings, targets)
+        gateway.container.extras["gateway"] = gateway
         app.state.container = gateway.container
         try:
             yield

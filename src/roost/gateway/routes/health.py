@@ -46,6 +46,16 @@ async def ready(call: Call) -> Response:
     )
 
 
+@TABLE.add("GET", "/metrics", "Prometheus metrics", tag="operations", content_type="text/plain")
+async def metrics(call: Call) -> Response:
+    from roost.gateway.metrics import render
+
+    gateway = call.services.extras["gateway"]
+    for group, consumer in call.services.consumers.items():
+        gateway.building_blocks.consumer_lag[group] = await consumer.lag()
+    return Response(render(gateway.registry), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
 @TABLE.add("GET", "/openapi.json", "This document", tag="operations")
 async def openapi(call: Call) -> Response:
     from roost.gateway.openapi import build_openapi
