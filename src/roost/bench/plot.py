@@ -47,7 +47,7 @@ def _plot_load(plt: Any, record: BenchRecord) -> Any:
     top.set_ylabel("throughput (req/s)")
     top.set_ylim(bottom=0)
     top.grid(True, alpha=0.3)
-    top.legend(loc="lower right", fontsize="small")
+    top.legend(loc="best", fontsize="small")
     bottom.set_ylabel("latency (ms)")
     bottom.set_yscale("log")
     plain = ticker.FuncFormatter(lambda v, _: f"{v:g}")

@@ -91,7 +91,7 @@ class _Started:
 
 async def _init_accounts(c: Container) -> Service:
     b = c.need("backends")
-    c.accounts = AccountsService(b)
+    c.accounts = AccountsService(b, c.need("outbox"))
     c.follows = FollowsService(b, c.accounts, c.need("outbox"))
     c.oauth = OAuthService(b, c.accounts)
     return _Started(c.accounts.start)

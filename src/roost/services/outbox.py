@@ -42,11 +42,11 @@ class Outbox:
 
     async def flush(self, shard: Shard) -> int:
         """Move this shard's pending events to the log, in order."""
-        self._failpoints.hit("outbox.before_publish")
         async with self._locks[shard.index]:
             rows = await shard.fetch_all("SELECT id, key, event FROM outbox ORDER BY id LIMIT 1000")
             if not rows:
                 return 0
+            self._failpoints.hit("outbox.before_publish")
             await self._log.append_many([(r["key"], orjson.loads(r["event"])) for r in rows])
             await shard.execute("DELETE FROM outbox WHERE id <= ?", (rows[-1]["id"],))
             self.relayed += len(rows)

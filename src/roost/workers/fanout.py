@@ -49,13 +49,34 @@ class FanoutWorker:
             await self._timelines.forget_recent(event["account_id"])
         elif kind == "follow.created":
             follower, followee = event["account_id"], event["target_id"]
+            if not await self._follows.is_following(follower, followee):
+                return  # unfollowed since; follow.deleted follows in this partition
+            # Repairs the followee's half if the follow request died before writing it.
+            await self._follows.ensure_follower_side(follower, followee, event["follow_id"])
             if not self._accounts.is_celebrity(followee):
                 ids = await self._timelines.statuses_for_home(follower, [followee])
                 await self._store.push_many((home_key(follower), i) for i in ids[:MERGE_ON_FOLLOW])
         elif kind == "follow.deleted":
             follower, followee = event["account_id"], event["target_id"]
+            if await self._follows.is_following(follower, followee):
+                return  # followed again since
+            await self._follows.ensure_follower_side_removed(follower, followee)
             ids = await self._timelines.statuses_for_home(follower, [followee])
             await self._store.remove_many((home_key(follower), i) for i in ids)
+
+        elif kind == "account.demoted":
+            await self._backfill(event["account_id"])
+
+    async def _backfill(self, author: int) -> None:
+        """An author fell below the celebrity threshold: its recent statuses were only
+        merged at read time, so push them into its followers' home timelines now."""
+        if self._accounts.is_celebrity(author):
+            return
+        recent = (await self._timelines.recent_ids(author))[:MERGE_ON_FOLLOW]
+        if not recent:
+            return
+        async for batch in self._follows.follower_batches(author):
+            await self._store.push_many((home_key(f), i) for f in batch for i in recent)
 
     async def _audience(self, event: dict[str, Any]) -> AsyncIterator[list[int]]:
         author = event["account_id"]

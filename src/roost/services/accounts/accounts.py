@@ -15,8 +15,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from roost.domain.content import USERNAME_RE
 from roost.domain.entities import Account
 from roost.errors import NotFound, Unprocessable
-from roost.ports.database import Row
+from roost.ports.database import Executor, Row
 from roost.services.context import Backends
+from roost.services.outbox import Outbox
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_DISPLAY_NAME = 30
@@ -57,8 +58,9 @@ def validation_error(field: str, code: str, description: str) -> Unprocessable:
 
 
 class AccountsService:
-    def __init__(self, backends: Backends, hasher: PasswordHasher | None = None) -> None:
+    def __init__(self, backends: Backends, outbox: Outbox, hasher: PasswordHasher | None = None) -> None:
         self._b = backends
+        self._outbox = outbox
         self._db = backends.db
         self._cache = backends.cache
         self._hasher = hasher or PasswordHasher()
@@ -320,25 +322,47 @@ class AccountsService:
             await self._cache.delete(f"a:{account_id}")
         return await self.require(account_id)
 
-    async def bump(self, account_id: int, counter: str, delta: int, *, last_status: bool = False) -> None:
+    async def bump_in(
+        self, tx: Executor, account_id: int, counter: str, delta: int, *, last_status: bool = False
+    ) -> None:
+        """Change a counter inside the caller's transaction (same shard as ``account_id``),
+        so the counter commits together with the row it counts. Call
+        ``counters_changed`` after the commit."""
         if counter not in _COUNTERS:
             raise ValueError(counter)
         extra = ", last_status_at = ?" if last_status else ""
         params: tuple[Any, ...] = (delta, delta)
         params += (_now_ms(), account_id) if last_status else (account_id,)
-        await self._db.for_id(account_id).execute(
+        await tx.execute(
             f"UPDATE accounts SET {counter} = CASE WHEN {counter} + ? < 0 THEN 0"
             f" ELSE {counter} + ? END{extra} WHERE id = ?",
             params,
         )
+
+    async def counters_changed(self, account_id: int, *, followers: bool = False) -> None:
+        """Drop the cached account; when its follower count moved, re-check whether it is
+        a celebrity. A demotion is published, since its followers' home timelines lack
+        the statuses it posted while it was merged at read time."""
         await self._cache.delete(f"a:{account_id}")
-        if counter == "followers_count":
-            account = await self.get(account_id)
-            if account is not None:
-                if account.followers_count >= self._b.settings.celebrity_threshold:
-                    self._celebrities.add(account_id)
-                else:
-                    self._celebrities.discard(account_id)
+        if not followers:
+            return
+        account = await self.get(account_id)
+        if account is None:
+            return
+        if account.followers_count >= self._b.settings.celebrity_threshold:
+            self._celebrities.add(account_id)
+        elif account_id in self._celebrities:
+            self._celebrities.discard(account_id)
+            shard = self._db.for_id(account_id)
+            async with shard.transaction() as tx:
+                await self._outbox.stage(tx, account_id, {"type": "account.demoted", "account_id": account_id})
+            await self._outbox.flush(shard)
+
+    async def bump(self, account_id: int, counter: str, delta: int) -> None:
+        """Change a counter in a transaction of its own."""
+        async with self._db.for_id(account_id).transaction() as tx:
+            await self.bump_in(tx, account_id, counter, delta)
+        await self.counters_changed(account_id, followers=counter == "followers_count")
 
     def is_celebrity(self, account_id: int) -> bool:
         return account_id in self._celebrities

@@ -47,7 +47,9 @@ class FollowsService:
                     " VALUES (?, ?, ?, ?, ?)",
                     (account_id, target_id, follow_id, int(reblogs), int(notify)),
                 )
+                await self._accounts.bump_in(tx, account_id, "following_count", 1)
                 created = True
+                # The event also repairs the followee's side if we die before writing it.
                 await self._outbox.stage(
                     tx, account_id,
                     {"type": "follow.created", "account_id": account_id, "target_id": target_id,
@@ -59,18 +61,35 @@ class FollowsService:
                     "UPDATE following SET show_reblogs = ?, notify = ? WHERE account_id = ? AND target_id = ?",
                     (int(reblogs), int(notify), account_id, target_id),
                 )
-        added = await self._db.for_id(target_id).execute(
-            "INSERT INTO followers (account_id, follower_id, follow_id) VALUES (?, ?, ?)"
-            " ON CONFLICT DO NOTHING",
-            (target_id, account_id, follow_id),
-        )
-        if created:
-            await self._accounts.bump(account_id, "following_count", 1)
-        if added:
-            await self._accounts.bump(target_id, "followers_count", 1)
         await self._cache.delete(f"fg:{account_id}")
+        if created:
+            await self._accounts.counters_changed(account_id)
+        await self.ensure_follower_side(account_id, target_id, follow_id)
         await self._outbox.flush(self._db.for_id(account_id))
         return (await self.relationships(account_id, [target_id]))[0]
+
+    async def ensure_follower_side(self, account_id: int, target_id: int, follow_id: int) -> None:
+        """Write the followee's half of a follow (idempotent; the counter moves only once)."""
+        async with self._db.for_id(target_id).transaction() as tx:
+            added = await tx.execute(
+                "INSERT INTO followers (account_id, follower_id, follow_id) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
+                (target_id, account_id, follow_id),
+            )
+            if added:
+                await self._accounts.bump_in(tx, target_id, "followers_count", 1)
+        if added:
+            await self._accounts.counters_changed(target_id, followers=True)
+
+    async def ensure_follower_side_removed(self, account_id: int, target_id: int) -> None:
+        async with self._db.for_id(target_id).transaction() as tx:
+            dropped = await tx.execute(
+                "DELETE FROM followers WHERE account_id = ? AND follower_id = ?", (target_id, account_id)
+            )
+            if dropped:
+                await self._accounts.bump_in(tx, target_id, "followers_count", -1)
+        if dropped:
+            await self._accounts.counters_changed(target_id, followers=True)
 
     async def bulk_follow(self, pairs: list[tuple[int, int]]) -> int:
         """Store many follow edges at once (imports and benchmark seeding).
@@ -111,18 +130,15 @@ class FollowsService:
                 "DELETE FROM following WHERE account_id = ? AND target_id = ?", (account_id, target_id)
             )
             if removed:
+                await self._accounts.bump_in(tx, account_id, "following_count", -1)
                 await self._outbox.stage(
                     tx, account_id,
                     {"type": "follow.deleted", "account_id": account_id, "target_id": target_id},
                 )
-        dropped = await self._db.for_id(target_id).execute(
-            "DELETE FROM followers WHERE account_id = ? AND follower_id = ?", (target_id, account_id)
-        )
-        if removed:
-            await self._accounts.bump(account_id, "following_count", -1)
-        if dropped:
-            await self._accounts.bump(target_id, "followers_count", -1)
         await self._cache.delete(f"fg:{account_id}")
+        if removed:
+            await self._accounts.counters_changed(account_id)
+        await self.ensure_follower_side_removed(account_id, target_id)
         await self._outbox.flush(self._db.for_id(account_id))
         return (await self.relationships(account_id, [target_id]))[0]
 

@@ -301,12 +301,13 @@ class StatusesService:
                     " status_id = excluded.status_id, created_at = excluded.created_at",
                     (status.account_id, idempotency_key, status.id, status.created_at_ms),
                 )
+            await self._accounts.bump_in(tx, status.account_id, "statuses_count", 1, last_status=True)
             await self._outbox.stage(tx, status.account_id, created_event(status, reblog_of_account_id))
         # A crash here is what the outbox is for: the event is committed with the row.
         self._b.failpoints.hit("status.after_commit")
+        await self._accounts.counters_changed(status.account_id)
         if status.reblog_of_id is not None:
             await self.forget_viewer_flags(status.account_id)
-        await self._accounts.bump(status.account_id, "statuses_count", 1, last_status=True)
         await self._outbox.flush(shard)
 
     async def _idempotent_status(self, account_id: int, key: str) -> Status | None:
@@ -340,6 +341,7 @@ class StatusesService:
         async with shard.transaction() as tx:
             removed = await tx.execute("DELETE FROM statuses WHERE id = ?", (status.id,))
             if removed:
+                await self._accounts.bump_in(tx, status.account_id, "statuses_count", -1)
                 await self._outbox.stage(
                     tx, status.account_id,
                     {"type": "status.deleted", "status_id": status.id, "account_id": status.account_id,
@@ -349,7 +351,7 @@ class StatusesService:
         await self._cache.delete(f"s:{status.id}")
         if not removed:
             return
-        await self._accounts.bump(status.account_id, "statuses_count", -1)
+        await self._accounts.counters_changed(status.account_id)
         await self._outbox.flush(shard)
         if status.in_reply_to_id is not None:
             await self._db.for_id(status.in_reply_to_id).execute(
