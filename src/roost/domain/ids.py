@@ -75,7 +75,7 @@ def parse_id(value: object) -> int | None:
         return None
     if isinstance(value, int):
         return value if 0 <= value < (1 << 63) else None
-    if isinstance(value, str) and value.isdigit() and len(value) <= 19:
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
         number = int(value)
         return number if number < (1 << 63) else None
     return None

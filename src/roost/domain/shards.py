@@ -32,9 +32,8 @@ class ShardMap:
         if not 1 <= self.physical <= self.logical:
             raise ValueError("physical shards must be in 1..logical")
         if not self.assignment:
-            block = -(-self.logical // self.physical)
             object.__setattr__(
-                self, "assignment", tuple(i // block for i in range(self.logical))
+                self, "assignment", tuple(i * self.physical // self.logical for i in range(self.logical))
             )
         if len(self.assignment) != self.logical:
             raise ValueError("assignment must name a physical shard for every logical shard")

@@ -74,18 +74,29 @@ class Gateway:
         assert container is not None
         identity = None
         if endpoint.auth != "none":
-            token = _bearer(request)
-            if token is not None:
-                identity = await container.need("oauth").identify(token)
+            try:
+                token = _bearer(request)
+                if token is not None:
+                    identity = await container.need("oauth").identify(token)
+            except Unauthorized:
+                # Token guessing counts against the caller's unauthenticated limit.
+                self._rate_limit(endpoint, request, None)
+                raise
         if endpoint.auth in ("app", "user") and identity is None:
+            self._rate_limit(endpoint, request, None)
             raise Unauthorized()
-        if endpoint.auth == "user" and identity is not None and identity.account_id is None:
-            raise Unprocessable("This method requires an authenticated user")
-        if endpoint.scope and identity is not None and not allows(identity.scopes, endpoint.scope):
-            raise Forbidden("This action is outside the authorized scopes")
         rate_headers = self._rate_limit(endpoint, request, identity.token if identity else None)
-        params = await Params.from_request(request, self.settings.max_body_bytes)
-        response = await endpoint.handler(Call(request, params, identity, container, self.serializer))
+        try:
+            if endpoint.auth == "user" and identity is not None and identity.account_id is None:
+                raise Unprocessable("This method requires an authenticated user")
+            if endpoint.scope and identity is not None and not allows(identity.scopes, endpoint.scope):
+                raise Forbidden("This action is outside the authorized scopes")
+            params = await Params.from_request(request, self.settings.max_body_bytes)
+            response = await endpoint.handler(Call(request, params, identity, container, self.serializer))
+        except RoostError as exc:
+            if rate_headers:
+                exc.extra["headers"] = {**rate_headers, **exc.extra.get("headers", {})}
+            raise
         if rate_headers:
             response.headers.update(rate_headers)
         return response

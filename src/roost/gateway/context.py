@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from roost.domain.entities import Identity, Status
+from roost.domain.ids import parse_id
 from roost.domain.pagination import Page, clamp_limit
 from roost.errors import NotFound, Unprocessable
 from roost.gateway.links import link_header
@@ -44,10 +45,10 @@ class Call:
         return self.services.settings.base_url
 
     def path_id(self, name: str = "id") -> int:
-        raw = self.request.path_params.get(name, "")
-        if not raw.isdigit() or len(raw) > 19:
+        parsed = parse_id(self.request.path_params.get(name, ""))
+        if parsed is None:
             raise NotFound()
-        return int(raw)
+        return parsed
 
     def page(self, default: int = 20, maximum: int = 40) -> Page:
         return Page(

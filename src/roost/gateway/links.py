@@ -6,7 +6,9 @@ from urllib.parse import quote
 
 from starlette.requests import Request
 
-_CARRIED = frozenset(("limit", "local", "remote", "only_media", "exclude_replies", "exclude_reblogs"))
+_CARRIED = frozenset((
+    "limit", "local", "remote", "only_media", "exclude_replies", "exclude_reblogs", "account_id", "tagged",
+))
 
 
 def link_header(request: Request, base_url: str, newest: int | None, oldest: int | None,

@@ -4,6 +4,7 @@ ids as strings). Wrong types are a 422 with Mastodon's error body, never a 500."
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -13,6 +14,7 @@ from starlette.requests import Request
 from roost.domain.ids import parse_id
 from roost.errors import BadRequest, PayloadTooLarge, Unprocessable
 
+_INTEGER_RE = re.compile(r"-?[0-9]{1,18}")
 _TRUE = {"1", "true", "t", "yes", "on"}
 _FALSE = {"0", "false", "f", "no", "off", ""}
 
@@ -28,7 +30,7 @@ class Params:
             _add(values, key, value)
         if request.method in ("POST", "PUT", "PATCH", "DELETE"):
             declared = request.headers.get("content-length")
-            if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+            if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
                 raise PayloadTooLarge()
             content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
             body = await request.body()
@@ -96,7 +98,7 @@ class Params:
             raise Unprocessable(f"Validation failed: {name} must be an integer")
         if isinstance(value, int):
             return value
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        if isinstance(value, str) and _INTEGER_RE.fullmatch(value.strip()):
             return int(value)
         raise Unprocessable(f"Validation failed: {name} must be an integer")
 
@@ -132,7 +134,7 @@ def _add(values: dict[str, Any], key: str, value: str) -> None:
     # masto.js sends arrays as k[0]=..., k[1]=...
     if key.endswith("]") and "[" in key:
         base, _, index = key[:-1].partition("[")
-        if index.isdigit():
+        if index.isascii() and index.isdigit():
             values.setdefault(base, [])
             if isinstance(values[base], list):
                 values[base].append(value)

@@ -2,7 +2,9 @@
 
 SQL handed to a shard uses ``?`` placeholders and syntax both SQLite and
 PostgreSQL accept (``ON CONFLICT ... DO NOTHING``, ``RETURNING``); adapters
-translate placeholders for their driver.
+translate placeholders for their driver. Snowflake primary keys are declared
+``INTEGER PRIMARY KEY``: in SQLite that is the 64-bit rowid itself (no second
+index to walk); a PostgreSQL adapter maps it to ``BIGINT PRIMARY KEY``.
 """
 
 from __future__ import annotations

@@ -111,11 +111,9 @@ async def account_statuses(call: Call) -> Response:
         await call.services.need("accounts").require(account_id)
         return call.json([])
     statuses = await call.services.need("timelines").account(
-        account_id, call.viewer_id, page, exclude_replies=exclude_replies, exclude_reblogs=exclude_reblogs
+        account_id, call.viewer_id, page, exclude_replies=exclude_replies, exclude_reblogs=exclude_reblogs,
+        tagged=(p.string("tagged") or "").strip().lstrip("#") or None,
     )
-    tagged = (p.string("tagged") or "").lower().lstrip("#")
-    if tagged:
-        statuses = [s for s in statuses if tagged in s.tags]
     return call.paged(await call.statuses_json(statuses), [s.id for s in statuses])
 
 

@@ -11,6 +11,7 @@ from roost.gateway.endpoints import Param
 from roost.gateway.routes.table import TABLE
 
 TYPES = ("accounts", "statuses", "hashtags")
+MAX_OFFSET = 10_000
 
 
 @TABLE.add("GET", "/api/v2/search", "Search accounts and statuses", auth="optional", scope="read:search",
@@ -23,12 +24,13 @@ async def search(call: Call) -> Response:
     p = call.params
     query = p.required_str("q").strip()
     kind = p.string("type")
+    p.boolean("resolve")  # accepted for compatibility; every account is local
     if kind is not None and kind not in TYPES:
         raise Unprocessable("Validation failed: type is not included in the list")
     limit = clamp_limit(p.integer("limit"), 20, 40)
     offset = p.integer("offset", 0) or 0
-    if offset < 0:
-        raise Unprocessable("Validation failed: offset must be positive")
+    if not 0 <= offset <= MAX_OFFSET:
+        raise Unprocessable(f"Validation failed: offset must be between 0 and {MAX_OFFSET}")
     if offset and call.viewer_id is None:
         raise Unprocessable("Search queries with offset require an authenticated user")
     svc = call.services.need("search")

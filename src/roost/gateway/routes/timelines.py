@@ -22,6 +22,7 @@ async def home(call: Call) -> Response:
 ))
 async def public(call: Call) -> Response:
     p = call.params
+    p.boolean("local")  # every account is local, so local and federated are the same
     # Every account is local, so remote-only (and media-only: no media yet) is empty.
     if p.boolean("remote") or p.boolean("only_media"):
         call.page()

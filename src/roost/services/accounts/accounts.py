@@ -97,14 +97,16 @@ class AccountsService:
             )
         if not EMAIL_RE.match(email):
             raise validation_error("email", "ERR_INVALID", "is invalid")
-        if password_hash is None:
-            if not isinstance(password, str) or not 8 <= len(password) <= 72:
-                raise validation_error("password", "ERR_TOO_SHORT", "must be 8 to 72 characters")
-            password_hash = await self.hash_password(password)
+        if password_hash is None and (not isinstance(password, str) or not 8 <= len(password) <= 72):
+            raise validation_error("password", "ERR_TOO_SHORT", "must be 8 to 72 characters")
         if await self._directory_get("username", username.lower()) is not None:
             raise validation_error("username", "ERR_TAKEN", "is already taken")
         if await self._directory_get("email", email) is not None:
             raise validation_error("email", "ERR_TAKEN", "is already taken")
+        if password_hash is None:
+            assert password is not None
+            # Hashed only once the cheap checks pass: argon2 is the costly step.
+            password_hash = await self.hash_password(password)
 
         # Placement by hash: a random key spreads accounts evenly over logical shards,
         # and the chosen shard is then carried in the id itself.

@@ -8,7 +8,7 @@ MIGRATIONS = (
         1,
         (
             "CREATE TABLE accounts ("
-            " id BIGINT PRIMARY KEY, username TEXT NOT NULL, username_lower TEXT NOT NULL,"
+            " id INTEGER PRIMARY KEY, username TEXT NOT NULL, username_lower TEXT NOT NULL,"
             " display_name TEXT NOT NULL DEFAULT '', display_name_lower TEXT NOT NULL DEFAULT '',"
             " note TEXT NOT NULL DEFAULT '', email TEXT NOT NULL, password_hash TEXT NOT NULL,"
             " locked INTEGER NOT NULL DEFAULT 0, bot INTEGER NOT NULL DEFAULT 0,"
@@ -37,7 +37,7 @@ MIGRATIONS = (
             " client_id TEXT PRIMARY KEY, id BIGINT NOT NULL, name TEXT NOT NULL, website TEXT,"
             " redirect_uris TEXT NOT NULL, scopes TEXT NOT NULL, client_secret TEXT NOT NULL,"
             " created_at BIGINT NOT NULL)",
-            "CREATE TABLE application_ids (id BIGINT PRIMARY KEY, client_id TEXT NOT NULL)",
+            "CREATE TABLE application_ids (id INTEGER PRIMARY KEY, client_id TEXT NOT NULL)",
             "CREATE TABLE tokens ("
             " token TEXT PRIMARY KEY, application_id BIGINT NOT NULL, account_id BIGINT,"
             " scopes TEXT NOT NULL, created_at BIGINT NOT NULL)",

@@ -8,7 +8,7 @@ MIGRATIONS = (
         1,
         (
             "CREATE TABLE notifications ("
-            " id BIGINT PRIMARY KEY, account_id BIGINT NOT NULL, type TEXT NOT NULL,"
+            " id INTEGER PRIMARY KEY, account_id BIGINT NOT NULL, type TEXT NOT NULL,"
             " from_account_id BIGINT NOT NULL, status_id BIGINT NOT NULL DEFAULT 0,"
             " created_at BIGINT NOT NULL)",
             "CREATE INDEX notifications_by_account ON notifications (account_id, id)",

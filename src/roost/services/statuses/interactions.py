@@ -75,9 +75,12 @@ class InteractionsService:
         original = await self._statuses.get_visible(status_id, actor)
         if original.reblog_of_id is not None:
             original = await self._statuses.get_visible(original.reblog_of_id, actor)
-        if original.visibility not in ("public", "unlisted"):
+        own_private = original.visibility == "private" and original.account_id == actor
+        if original.visibility not in ("public", "unlisted") and not own_private:
             raise Forbidden("This action is not allowed")
-        if visibility not in ("public", "unlisted", "private"):
+        if own_private:
+            visibility = "private"  # as in Mastodon: an author may boost to its own followers
+        elif visibility not in ("public", "unlisted", "private"):
             visibility = "public"
         existing = await self._db.for_id(actor).fetch_one(
             "SELECT id FROM statuses WHERE account_id = ? AND reblog_of_id = ?", (actor, original.id)

@@ -8,7 +8,7 @@ MIGRATIONS = (
         1,
         (
             "CREATE TABLE statuses ("
-            " id BIGINT PRIMARY KEY, account_id BIGINT NOT NULL, text TEXT NOT NULL,"
+            " id INTEGER PRIMARY KEY, account_id BIGINT NOT NULL, text TEXT NOT NULL,"
             " content TEXT NOT NULL, visibility TEXT NOT NULL, sensitive INTEGER NOT NULL DEFAULT 0,"
             " spoiler_text TEXT NOT NULL DEFAULT '', language TEXT, in_reply_to_id BIGINT,"
             " in_reply_to_account_id BIGINT, reblog_of_id BIGINT, mention_ids TEXT NOT NULL DEFAULT '',"

@@ -136,38 +136,39 @@ class TimelinesService:
         *,
         exclude_replies: bool = False,
         exclude_reblogs: bool = False,
+        tagged: str | None = None,
     ) -> list[Status]:
+        """An account's statuses the viewer may see, filtered in SQL so that a page
+        is never emptied by rows the viewer cannot see."""
         await self._accounts.require(account_id)
-        if viewer_id == account_id:
-            visibilities: tuple[str, ...] = ("public", "unlisted", "private", "direct")
-        elif viewer_id is not None and await self._follows.is_following(viewer_id, account_id):
-            visibilities = ("public", "unlisted", "private", "direct")
-        else:
-            visibilities = ("public", "unlisted", "private", "direct") if viewer_id else ("public", "unlisted")
         clauses, params = _bounds(page)
+        if viewer_id == account_id:
+            visible = ""
+        else:
+            follower = viewer_id is not None and await self._follows.is_following(viewer_id, account_id)
+            listed = "visibility IN ('public', 'unlisted', 'private')" if follower else "visibility IN ('public', 'unlisted')"
+            if viewer_id is None:
+                visible = f" AND {listed}"
+            else:
+                # Mentioned accounts also see private and direct statuses.
+                visible = f" AND ({listed} OR (' ' || mention_ids || ' ') LIKE ?)"
+                params.insert(0, f"% {viewer_id} %")
         if exclude_replies:
             # Mastodon keeps self-replies (threads) when excluding replies.
             clauses += " AND (in_reply_to_id IS NULL OR in_reply_to_account_id = account_id)"
         if exclude_reblogs:
             clauses += " AND reblog_of_id IS NULL"
-        marks = ",".join("?" * len(visibilities))
+        if tagged:
+            clauses += " AND (' ' || tags || ' ') LIKE ?"
+            params.append(f"% {tagged.lower()} %")
         order = "ASC" if page.ascending else "DESC"
-        statuses: list[Status] = []
-        # Over-fetch a little: some rows may be invisible to this viewer.
-        fetch = page.limit
-        while True:
-            rows = await self._db.for_id(account_id).fetch_all(
-                f"SELECT id FROM statuses WHERE account_id = ? AND visibility IN ({marks}){clauses}"
-                f" ORDER BY id {order} LIMIT ?",
-                (account_id, *visibilities, *params, fetch),
-            )
-            ids = [r["id"] for r in rows]
-            found = await self._statuses.get_many(ids)
-            statuses = await self._statuses.visible_to([found[i] for i in ids if i in found], viewer_id)
-            if len(statuses) >= page.limit or len(rows) < fetch or fetch >= 400:
-                break
-            fetch *= 4
-        statuses = statuses[: page.limit]
+        rows = await self._db.for_id(account_id).fetch_all(
+            f"SELECT id FROM statuses WHERE account_id = ?{visible}{clauses} ORDER BY id {order} LIMIT ?",
+            (account_id, *params, page.limit),
+        )
+        ids = [r["id"] for r in rows]
+        found = await self._statuses.get_many(ids)
+        statuses = await self._statuses.visible_to([found[i] for i in ids if i in found], viewer_id)
         return sorted(statuses, key=lambda s: s.id, reverse=True)
 
 

@@ -1,0 +1,212 @@
+"""OAuth errors in RFC 6749's shape (error + error_description) with the right statuses, the grants
+that work, scopes echoed back, and revocation. Failed grants store nothing."""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from .harness import ALL_SCOPES, Server, User, assert_error, running_server
+
+OOB = "urn:ietf:wg:oauth:2.0:oob"
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, User]]:
+    with running_server(tmp_path_factory.mktemp("oauth")) as srv:
+        yield srv, srv.register("olive", PASSWORD)
+
+
+def token_request(srv: Server, headers: dict[str, str] | None = None, **data: Any) -> Any:
+    return srv.client.post("/oauth/token", data=data, headers=headers or {})
+
+
+def creds(srv: Server) -> dict[str, str]:
+    return {"client_id": srv.client_id, "client_secret": srv.client_secret}
+
+
+def assert_oauth_error(response: Any, status: int, code: str) -> None:
+    body = assert_error(response, status, code)
+    assert isinstance(body.get("error_description"), str) and body["error_description"], body
+
+
+def code_for(srv: Server, client_id: str, scope: str = "read", redirect_uri: str = OOB) -> str:
+    page = srv.client.post("/oauth/authorize", data={
+        "client_id": client_id, "redirect_uri": redirect_uri, "username": "olive",
+        "password": PASSWORD, "scope": scope})
+    match = re.search(r"<code>([^<]+)</code>", page.text)
+    assert page.status_code == 200 and match, page.text
+    return match.group(1)
+
+
+# -- invalid_client (401) -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "client",
+    [{"client_id": "nope", "client_secret": "nope"}, {"client_id": "{id}", "client_secret": "wrong"},
+     {"client_id": "{id}"}, {}, {"client_secret": "{secret}"}],
+)
+@pytest.mark.parametrize("grant", ["client_credentials", "password", "authorization_code"])
+def test_bad_client(world: tuple[Server, User], client: dict[str, str], grant: str) -> None:
+    srv, _ = world
+    before = srv.fingerprint()
+    data = {k: v.format(id=srv.client_id, secret=srv.client_secret) for k, v in client.items()}
+    r = token_request(srv, grant_type=grant, username="olive", password=PASSWORD, code="x", **data)
+    assert_oauth_error(r, 401, "invalid_client")
+    assert srv.fingerprint() == before
+
+
+@pytest.mark.parametrize("value", ["not base64!", base64.b64encode(b"nope:nope").decode(),
+                                   base64.b64encode(b"\xff\xfe").decode()])
+def test_bad_client_over_basic_auth(world: tuple[Server, User], value: str) -> None:
+    srv, _ = world
+    r = token_request(srv, headers={"Authorization": f"Basic {value}"}, grant_type="client_credentials")
+    assert_oauth_error(r, 401, "invalid_client")
+
+
+def test_client_secret_basic_works(world: tuple[Server, User]) -> None:
+    srv, _ = world
+    basic = base64.b64encode(f"{srv.client_id}:{srv.client_secret}".encode()).decode()
+    r = token_request(srv, headers={"Authorization": f"Basic {basic}"}, grant_type="client_credentials")
+    assert r.status_code == 200, r.text
+    assert r.json()["token_type"] == "Bearer"
+
+
+# -- invalid_grant (400) --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [("olive@example.com", "wrong password"), ("olive", "wrong password"), ("nobody@example.com", PASSWORD),
+     ("OLIVE@EXAMPLE.COM", "Correct Horse Battery")],
+)
+def test_bad_password_grant(world: tuple[Server, User], username: str, password: str) -> None:
+    srv, _ = world
+    before = srv.fingerprint()
+    r = token_request(srv, grant_type="password", username=username, password=password, **creds(srv))
+    assert_oauth_error(r, 400, "invalid_grant")
+    assert srv.fingerprint() == before
+
+
+def test_bad_authorization_codes(world: tuple[Server, User]) -> None:
+    srv, _ = world
+    other = srv.create_app_credentials()
+    # garbage, another client's code, a wrong redirect_uri, and a reused code
+    assert_oauth_error(token_request(srv, grant_type="authorization_code", code="garbage",
+                                     redirect_uri=OOB, **creds(srv)), 400, "invalid_grant")
+    theirs = code_for(srv, other["client_id"])
+    assert_oauth_error(token_request(srv, grant_type="authorization_code", code=theirs,
+                                     redirect_uri=OOB, **creds(srv)), 400, "invalid_grant")
+    mine = code_for(srv, srv.client_id)
+    assert_oauth_error(token_request(srv, grant_type="authorization_code", code=mine,
+                                     redirect_uri="https://elsewhere.example/cb", **creds(srv)), 400, "invalid_grant")
+    ok = token_request(srv, grant_type="authorization_code", code=mine, redirect_uri=OOB, **creds(srv))
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["scope"] == "read"
+    assert_oauth_error(token_request(srv, grant_type="authorization_code", code=mine,
+                                     redirect_uri=OOB, **creds(srv)), 400, "invalid_grant")
+
+
+# -- unsupported_grant_type, invalid_request, invalid_scope ------------------------------------------
+
+
+@pytest.mark.parametrize("grant", ["refresh_token", "implicit", "urn:ietf:params:oauth:grant-type:jwt-bearer", "PASSWORD"])
+def test_unsupported_grant_type(world: tuple[Server, User], grant: str) -> None:
+    srv, _ = world
+    r = token_request(srv, grant_type=grant, refresh_token="x", **creds(srv))
+    assert_oauth_error(r, 400, "unsupported_grant_type")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{}, {"grant_type": ""}, {"grant_type": "password", "username": "olive"},
+     {"grant_type": "password", "password": PASSWORD}, {"grant_type": "authorization_code"}],
+)
+def test_missing_parameters(world: tuple[Server, User], data: dict[str, str]) -> None:
+    srv, _ = world
+    assert_oauth_error(token_request(srv, **data, **creds(srv)), 400, "invalid_request")
+
+
+@pytest.mark.parametrize("scope", ["admin:everything", "read bogus", "READ"])
+@pytest.mark.parametrize("grant", ["password", "client_credentials"])
+def test_unknown_scope(world: tuple[Server, User], scope: str, grant: str) -> None:
+    srv, _ = world
+    before = srv.fingerprint()
+    r = token_request(srv, grant_type=grant, username="olive", password=PASSWORD, scope=scope, **creds(srv))
+    assert_oauth_error(r, 400, "invalid_scope")
+    assert srv.fingerprint() == before
+
+
+def test_scope_beyond_the_apps_scopes(world: tuple[Server, User]) -> None:
+    srv, _ = world
+    read_only = srv.create_app_credentials("read")
+    for scope in ("write", "read write", "follow", "write:statuses"):
+        r = token_request(srv, grant_type="client_credentials", client_id=read_only["client_id"],
+                          client_secret=read_only["client_secret"], scope=scope)
+        assert_oauth_error(r, 400, "invalid_scope")
+    ok = token_request(srv, grant_type="client_credentials", client_id=read_only["client_id"],
+                       client_secret=read_only["client_secret"], scope="read:statuses")
+    assert ok.status_code == 200 and ok.json()["scope"] == "read:statuses"
+
+
+def test_oauth_errors_are_json(world: tuple[Server, User]) -> None:
+    srv, _ = world
+    r = token_request(srv, grant_type="nope", **creds(srv))
+    assert r.headers["content-type"].startswith("application/json")
+
+
+# -- what works ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("login", ["olive@example.com", "Olive@Example.com", "olive"])
+def test_password_grant_echoes_the_scope(world: tuple[Server, User], login: str) -> None:
+    srv, _ = world
+    r = token_request(srv, grant_type="password", username=login, password=PASSWORD,
+                      scope=ALL_SCOPES, **creds(srv))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["scope"] == ALL_SCOPES and body["token_type"] == "Bearer"
+    assert isinstance(body["created_at"], int)
+    me = srv.client.get("/api/v1/accounts/verify_credentials",
+                        headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert me.json()["username"] == "olive"
+
+
+def test_json_token_request(world: tuple[Server, User]) -> None:
+    srv, _ = world
+    r = srv.client.post("/oauth/token", json={"grant_type": "client_credentials", **creds(srv), "scope": "read"})
+    assert r.status_code == 200 and r.json()["scope"] == "read"
+
+
+def test_metadata_lists_the_grants(world: tuple[Server, User]) -> None:
+    srv, _ = world
+    meta = srv.get("/.well-known/oauth-authorization-server")
+    assert {"password", "authorization_code", "client_credentials"} <= set(meta["grant_types_supported"])
+    assert meta["token_endpoint"].endswith("/oauth/token")
+
+
+# -- revocation ---------------------------------------------------------------------------------------
+
+
+def test_revocation(world: tuple[Server, User]) -> None:
+    srv, olive = world
+    token = srv.token_for(olive.id, "read")
+    headers = {"Authorization": f"Bearer {token}"}
+    assert srv.client.get("/api/v1/accounts/verify_credentials", headers=headers).status_code == 200
+    other = srv.create_app_credentials()
+    # Another client may not revoke it.
+    r = srv.client.post("/oauth/revoke", data={"client_id": other["client_id"],
+                                              "client_secret": other["client_secret"], "token": token})
+    assert_error(r, 403)
+    assert srv.client.get("/api/v1/accounts/verify_credentials", headers=headers).status_code == 200
+    # Its own client may; unknown tokens are fine (RFC 7009).
+    assert srv.client.post("/oauth/revoke", data={**creds(srv), "token": token}).json() == {}
+    assert srv.client.post("/oauth/revoke", data={**creds(srv), "token": "unknown"}).json() == {}
+    assert_error(srv.client.get("/api/v1/accounts/verify_credentials", headers=headers),
+                 401, "The access token is invalid")
