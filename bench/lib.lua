@@ -14,10 +14,13 @@
 -- state, which never sees the `-- args` that only reach init():
 --   ROOST_BENCH_OUT        where done() writes its JSON (required)
 --   ROOST_BENCH_READERS    bearer tokens, one per line, most active first
+--   ROOST_BENCH_READER_IDS the account ids of those readers, same order
 --   ROOST_BENCH_TARGETS    account ids, one per line, most popular first
 --   ROOST_BENCH_STATUSES   status ids, one per line
 --   ROOST_BENCH_ZIPF       Zipf exponent for choosing lines (default 1.0)
 --   ROOST_BENCH_BUCKET_MS  width of a time-series bucket (default 1000)
+--   ROOST_BENCH_T0_MS      wall-clock ms the buckets count from (default 0)
+--   ROOST_BENCH_LATENCY_GRID=1  always export the percentile grid (tests)
 
 local ffi = require "ffi"
 ffi.cdef [[
@@ -85,10 +88,11 @@ end
 -- Per-thread counters, read by done() through thread:get().
 codes, buckets, bucket_errors = {}, {}, {}
 local bucket_ms = tonumber(os.getenv("ROOST_BENCH_BUCKET_MS") or "1000")
+local t0_ms = tonumber(os.getenv("ROOST_BENCH_T0_MS") or "0")
 
 function response(status, headers, body)
   codes[status] = (codes[status] or 0) + 1
-  local b = math.floor(M.now_ms() / bucket_ms)
+  local b = math.floor((M.now_ms() - t0_ms) / bucket_ms)
   buckets[b] = (buckets[b] or 0) + 1
   if status >= 400 then
     bucket_errors[b] = (bucket_errors[b] or 0) + 1
@@ -118,7 +122,7 @@ end
 local function latency_export(latency)
   local span = latency.max - latency.min
   local pop = #latency
-  if pop * (span + 1) <= 2e8 then
+  if pop * (span + 1) <= 2e8 and os.getenv("ROOST_BENCH_LATENCY_GRID") ~= "1" then
     local pairs_out = {}
     for i = 1, pop do
       local v, c = latency(i)
@@ -160,6 +164,8 @@ local function encode_counts(t, quote)
 end
 
 function done(summary, latency, requests)
+  -- wrk's measured window ends about now; the caller derives its start.
+  local done_ms = M.now_ms()
   local all_codes, all_buckets, all_errors = {}, {}, {}
   for _, t in ipairs(threads) do
     merge(all_codes, t:get("codes"))
@@ -176,6 +182,8 @@ function done(summary, latency, requests)
     string.format('"non_2xx_3xx":%d', e.status),
     '"codes":{' .. encode_counts(all_codes, true) .. "}",
     string.format('"bucket_ms":%d', bucket_ms),
+    string.format('"t0_ms":%.0f', t0_ms),
+    string.format('"done_ms":%.0f', done_ms),
     '"buckets":[' .. encode_counts(all_buckets, false) .. "]",
     '"bucket_errors":[' .. encode_counts(all_errors, false) .. "]",
     string.format('"latency_count":%d', summary.requests),

@@ -100,6 +100,8 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     fan.add_argument("--followers", type=_positive_int, default=10, help="followers polled per post")
     fan.add_argument("--fanout-timeout", type=_positive_float, default=10.0, metavar="SECONDS")
     fan.add_argument("--poll-interval", type=_positive_float, default=20.0, metavar="MS")
+    fan.add_argument("--background", choices=sorted(WORKLOADS), metavar="WORKLOAD",
+                     help="run this workload (with --connections/--rate/--duration) while probing")
     fan.add_argument("--fanout-concurrency", type=_positive_int, default=1,
                      help="posts observed at once; more polls at once coarsen the resolution")
     p.set_defaults(func=commands.cmd_run)

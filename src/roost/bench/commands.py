@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import datetime as dt
+import itertools
 import shlex
 import sys
 from pathlib import Path
@@ -19,12 +21,12 @@ from roost.bench.graph import GraphParams, GraphPlan
 from roost.bench.plot import plot_record
 from roost.bench.report import write_report
 from roost.bench.results import BenchRecord
-from roost.bench.runner import LoadPlan, Side, run_load
-from roost.bench.seed_api import SeedOptions, seed_via_api
+from roost.bench.runner import LoadOutcome, LoadPlan, Side, run_load
+from roost.bench.seed_api import SeedError, SeedOptions, seed_via_api
 from roost.bench.state import BenchState
 from roost.bench.summary import format_record
 from roost.bench.workloads import WORKLOADS, WorkloadData
-from roost.bench.wrk import wrk_version
+from roost.bench.wrk import WrkError, wrk_version
 
 
 class UsageError(Exception):
@@ -65,12 +67,16 @@ def cmd_seed(args: argparse.Namespace) -> int:
     where = args.target or args.data_dir
     print(f"seeding {params.accounts:,} accounts (~{params.avg_follows:g} follows each, "
           f"{params.statuses:,} statuses, seed {params.seed}) into {where}", file=sys.stderr)
-    if args.target:
-        state = asyncio.run(seed_via_api(args.target.rstrip("/"), plan, options))
-    else:
-        from roost.bench.seed_bulk import seed_bulk
+    try:
+        if args.target:
+            state = asyncio.run(seed_via_api(args.target.rstrip("/"), plan, options))
+        else:
+            from roost.bench.seed_bulk import seed_bulk
 
-        state = asyncio.run(seed_bulk(Path(args.data_dir), plan, options, config=args.config))
+            state = asyncio.run(seed_bulk(Path(args.data_dir), plan, options, config=args.config))
+    except (SeedError, httpx.HTTPError, OSError) as exc:
+        print(f"roost bench seed: {exc}", file=sys.stderr)
+        return 1
     state.save(Path(args.out))
     graph = state.seed_stats.get("graph", {})
     print(f"wrote {args.out}: {len(state.accounts):,} accounts, {len(state.celebrities)} celebrities, "
@@ -117,9 +123,11 @@ def _default_name(args: argparse.Namespace, state: BenchState | None) -> str:
         parts.append(f"vs-{args.compare}")
     if args.compare_target:
         parts.append("vs-" + urlsplit(args.compare_target).netloc.replace(":", "-"))
+    if args.background:
+        parts.append(f"under-{args.background}")
     if state is not None:
         parts.append(f"{len(state.accounts)}acc")
-    if args.workload != "fanout":
+    if args.workload != "fanout" or args.background:
         parts.append(f"open{args.rate:g}" if args.rate else f"c{args.connections}")
     return "-".join(parts)
 
@@ -188,16 +196,39 @@ async def _run_fanout(args: argparse.Namespace, state: BenchState | None, target
     probes = probes_from_state(state, config, seed=state.params.seed)
     if not probes:
         raise UsageError("the state has no fanout probes (seed again with this version)")
+    if args.background:
+        # Interleave the kinds and spread the posts over the loaded time.
+        probes = [p for pair in itertools.zip_longest(
+            [p for p in probes if not p.celebrity], [p for p in probes if p.celebrity]) for p in pair if p]
+        ramp = min(2.0, args.duration / 4)
+        spare = args.duration - ramp - config.timeout_s / 4
+        config = dataclasses.replace(config, spacing_s=max(0.0, spare / len(probes)))
     conditions = await collect_conditions([target], "roost fanout prober (httpx)")
+    background: asyncio.Task[LoadOutcome] | None = None
+    if args.background:
+        # Lag under load is the figure that matters: an idle server fans out
+        # before the first poll comes back.
+        side = Side(args.background, target, WORKLOADS[args.background])
+        plan = LoadPlan(sides=(side,), connections=args.connections, duration_s=args.duration,
+                        threads=args.threads, slice_s=args.duration, warmup_s=0, rate=args.rate,
+                        timeout_s=args.timeout, zipf_s=args.zipf)
+        background = asyncio.create_task(run_load(plan, WorkloadData.from_state(state)))
+        await asyncio.sleep(ramp)
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    async with httpx.AsyncClient(base_url=target, timeout=30.0, limits=limits) as client:
-        observations = await measure_fanout(client, probes, config)
+    try:
+        async with httpx.AsyncClient(base_url=target, timeout=30.0, limits=limits) as client:
+            observations = await measure_fanout(client, probes, config)
+        load = await background if background is not None else None
+    finally:
+        if background is not None and not background.done():
+            background.cancel()
     return BenchRecord(
         name=name,
         kind="fanout",
         command=command_line(),
         conditions=conditions,
         graph=_graph_info(state),
+        results=load.results if load is not None else [],
         fanout=summarize_fanout(observations, config),
     )
 
@@ -208,6 +239,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     except UsageError as exc:
         print(f"roost bench run: {exc}", file=sys.stderr)
         return 2
+    except (WrkError, OSError) as exc:
+        print(f"roost bench run: {exc}", file=sys.stderr)
+        return 1
     print(format_record(record))
     json_path, plot_path = _outputs(args, record.name)
     if json_path is not None:

@@ -41,6 +41,9 @@ class FanoutConfig:
     timeout_s: float = 10.0
     poll_interval_s: float = 0.02
     concurrency: int = 1
+    # Seconds between the starts of consecutive posts, so that probes made
+    # during a background load sample all of it, not just its first second.
+    spacing_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,26 +144,29 @@ async def observe_fanout(client: httpx.AsyncClient, probe: FanoutProbe, config: 
         params["since_id"] = since
     pending = {f.index: f for f in probe.followers}
 
-    async def seen_by(follower: SeededAccount) -> bool:
+    async def seen_at(follower: SeededAccount) -> float | None:
+        """When this follower's poll came back with the status, or None."""
         try:
             r = await client.get(
                 "/api/v1/timelines/home", params=params,
                 headers={"Authorization": f"Bearer {follower.token}"},
             )
         except httpx.HTTPError:
-            return False
+            return None
         # 206 means the timeline is being rebuilt: not there yet.
-        return r.status_code == 200 and _contains(r.json(), status_id)
+        if r.status_code == 200 and _contains(r.json(), status_id):
+            return loop.time()
+        return None
 
     deadline = posted_at + config.timeout_s
     while pending:
         round_start = loop.time()
         followers = list(pending.values())
-        seen = await asyncio.gather(*(seen_by(f) for f in followers))
+        seen = await asyncio.gather(*(seen_at(f) for f in followers))
         now = loop.time()
-        for follower, ok in zip(followers, seen, strict=True):
-            if ok:
-                obs.lags_s[follower.index] = now - posted_at
+        for follower, at in zip(followers, seen, strict=True):
+            if at is not None:
+                obs.lags_s[follower.index] = at - posted_at
                 del pending[follower.index]
         if obs.first_poll_s is None:
             obs.first_poll_s = now - round_start
@@ -175,8 +181,11 @@ async def observe_fanout(client: httpx.AsyncClient, probe: FanoutProbe, config: 
 async def measure_fanout(client: httpx.AsyncClient, probes: Sequence[FanoutProbe],
                          config: FanoutConfig) -> list[FanoutObservation]:
     observations: list[FanoutObservation | None] = [None] * len(probes)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
 
     async def one(i: int) -> None:
+        await asyncio.sleep(max(0.0, start + i * config.spacing_s - loop.time()))
         text = f"fanout probe {i} from {probes[i].author.username}"
         observations[i] = await observe_fanout(client, probes[i], config, text)
 

@@ -89,6 +89,7 @@ async def run_open_loop(config: OpenLoopConfig, source: RequestSource) -> SliceO
     loop = asyncio.get_running_loop()
     total = int(config.rate * config.duration_s)
     interval = 1.0 / config.rate
+    cpu_before = time.process_time()
     conns = await asyncio.gather(
         *(H1Connection.open(config.host, config.port) for _ in range(config.connections))
     )
@@ -118,11 +119,19 @@ async def run_open_loop(config: OpenLoopConfig, source: RequestSource) -> SliceO
             elif delay < -_WAKE_EARLY_S:
                 rec.late += 1
             status: int | None = None
-            try:
-                if conn is None or not conn.usable:
-                    if conn is not None:
-                        conn.close()
+            if conn is None or not conn.usable:
+                if conn is not None:
+                    conn.close()
+                try:
                     conn = await H1Connection.open(config.host, config.port)
+                except OSError:
+                    rec.socket_errors["connect"] += 1
+                    conn = None
+                    del holding[slot]
+                    now = loop.time()
+                    rec.record(now + wall_offset, now - due, None)
+                    continue
+            try:
                 # Timed from the due time, or from the actual send if that
                 # was (slightly) early: never less than the real round trip.
                 due = min(due, loop.time())
@@ -169,4 +178,5 @@ async def run_open_loop(config: OpenLoopConfig, source: RequestSource) -> SliceO
         buckets=[rec.buckets[k] for k in sorted(rec.buckets)],
         scheduled=total,
         unsent=unsent,
+        loadgen_cpu_s=time.process_time() - cpu_before,
     )

@@ -38,6 +38,9 @@ class SliceOutcome:
     # were never sent because the run ended while they still waited.
     scheduled: int | None = None
     unsent: int = 0
+    # CPU seconds the load generator itself used: the evidence that it was
+    # not the bottleneck.
+    loadgen_cpu_s: float = 0.0
 
     @property
     def finished(self) -> float:

@@ -28,9 +28,13 @@ async def run_bounded(
         for job in iterator:
             await worker(job)
 
-    async with asyncio.TaskGroup() as group:
-        for _ in range(concurrency):
-            group.create_task(drain())
+    try:
+        async with asyncio.TaskGroup() as group:
+            for _ in range(concurrency):
+                group.create_task(drain())
+    except ExceptionGroup as group_error:
+        # Callers handle one failure (the first), not a group of them.
+        raise group_error.exceptions[0] from group_error
 
 
 class Progress:

@@ -144,6 +144,20 @@ def _load_table(entries: list[_Entry], out_dir: Path, with_ratio: bool) -> list[
     return lines
 
 
+def _by_graph(entry: _Entry) -> tuple[int, str]:
+    graph = entry.record.graph or {}
+    return int(graph.get("accounts", 0)), entry.record.conditions.date
+
+
+def _cpu(result: LoadResult) -> str:
+    per = result.loadgen_us_per_response
+    if per is None:
+        return "-"
+    if result.mode != "closed":
+        return f"{per:.1f} us at this rate"
+    return f"{per:.1f} us (~{1e6 / per:,.0f}/s per core)"
+
+
 def _ceiling_partner(record: BenchRecord) -> LoadResult | None:
     if len(record.results) == 2 and record.results[1].workload == "ceiling":
         return record.results[1]
@@ -168,23 +182,28 @@ def render(entries: list[_Entry], out_dir: Path) -> str:
                     "before any domain work."),
     )
     for workload, title, what in hot_paths:
-        rows = [e for e in server if e.record.results[0].workload == workload]
+        rows = sorted((e for e in server if e.record.results[0].workload == workload), key=_by_graph)
         if not rows:
             continue
-        parts.append(f"\n## {title}\n\n{what}\n")
+        parts.append(f"\n## {title}\n\n{what}\n\n")
         parts.append("\n".join(_load_table(rows, out_dir, with_ratio=workload != "ceiling")) + "\n")
     fanout = [e for e in entries if e.record.fanout]
     if fanout:
         parts.append("\n## Fanout lag\n\nFrom a post's answer to the status being in every sampled "
-                     "follower's home timeline.\n")
-        head = ["Graph", "Author", "Posts", "Followers/post", "p50 ms", "p99 ms", "max ms", "Missing",
+                     "follower's home timeline.\n\n")
+        fanout.sort(key=_by_graph)
+        head = ["Graph", "Load meanwhile", "Author", "Posts", "Followers/post", "p50 ms", "p99 ms", "max ms", "Missing",
                 "Immediate (resolution ms)", "Command", "Date", "Commit", "Files"]
         lines = [_row(head), _row(["---"] * len(head))]
         for entry in fanout:
             r = entry.record
+            meanwhile = "idle"
+            if r.results:
+                bg = r.results[0]
+                meanwhile = f"{bg.workload} {_mode(bg)}: {_num(bg.throughput_rps)} req/s"
             for s in r.fanout:
                 lines.append(_row([
-                    _graph(r), s.author_kind, str(s.posts), f"{s.followers_per_post:.1f}",
+                    _graph(r), meanwhile, s.author_kind, str(s.posts), f"{s.followers_per_post:.1f}",
                     _num(s.p50_ms, "ms"), _num(s.p99_ms, "ms"), _num(s.max_ms, "ms"),
                     f"{s.missing} ({s.missing_deliveries} deliveries)",
                     f"{s.immediate} ({_num(s.first_poll_p50_ms, 'ms')})", f"`{r.command}`",
@@ -195,18 +214,23 @@ def render(entries: list[_Entry], out_dir: Path) -> str:
         "\n## The load generator's own ceiling\n\n"
         "Against `bench/raw_asgi.py` served by granian (`granian --interface asgi --working-dir bench "
         "raw_asgi:app`), on the same machine. Compare a hot path's figure with these: a server that "
-        "gets close to them is limited by the load generator and the shared cores, not by itself.\n"
+        "gets close to them is limited by the load generator and the shared cores, not by itself. "
+        "The last column is the load generator's own CPU time per response; one over it is roughly what "
+        "one core of load generator could drive if the server were infinitely fast.\n\n"
     )
     if loadgen:
-        head = ["Tool", "Mode", "Throughput (req/s)", "p50 ms", "p99 ms", "Errors", "Command", "Date", "Files"]
+        head = ["Tool", "Mode", "Throughput (req/s)", "p50 ms", "p99 ms", "Errors",
+                "Generator CPU per response", "Same-run ratio", "Command", "Date", "Files"]
         lines = [_row(head), _row(["---"] * len(head))]
         for entry in loadgen:
-            for result in entry.record.results:
+            for n, result in enumerate(entry.record.results):
+                ratio = entry.record.ratio
+                same_run = f"{ratio:.3f} (this / next row)" if ratio is not None and n == 0 else "-"
                 shape = _shape(entry.record, result.target)
                 lines.append(_row([
                     f"{result.tool} → {shape} {result.workload}", _mode(result),
                     _num(result.throughput_rps), _num(result.latency.p50_ms, "ms"),
-                    _num(result.latency.p99_ms, "ms"), f"{result.errors:,}",
+                    _num(result.latency.p99_ms, "ms"), f"{result.errors:,}", _cpu(result), same_run,
                     f"`{entry.record.command}`", entry.record.conditions.date[:10], _files(entry, out_dir),
                 ]))
         parts.append("\n".join(lines) + "\n")

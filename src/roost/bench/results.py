@@ -55,7 +55,17 @@ class LoadResult:
     scheduled: int | None = None
     unsent: int = 0
     slices: int = 1
+    # CPU seconds the load generator used (wrk's, or this process's for the
+    # open-loop driver), and per response: 1e6 / that is roughly how many
+    # responses per second one core of load generator could handle.
+    loadgen_cpu_s: float = 0.0
     series: list[SeriesPoint] = field(default_factory=list)
+
+    @property
+    def loadgen_us_per_response(self) -> float | None:
+        if not self.requests or not self.loadgen_cpu_s:
+            return None
+        return self.loadgen_cpu_s / self.requests * 1_000_000
 
 
 @dataclass(slots=True)

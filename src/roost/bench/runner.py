@@ -179,6 +179,7 @@ def merge_slices(side: Side, outcomes: Sequence[SliceOutcome], plan: LoadPlan, r
         scheduled=sum(scheduled) if scheduled else None,
         unsent=sum(o.unsent for o in outcomes),
         slices=len(outcomes),
+        loadgen_cpu_s=round(sum(o.loadgen_cpu_s for o in outcomes), 3),
         series=series_points(outcomes, run_start),
     )
 

@@ -34,6 +34,15 @@ def format_load(result: LoadResult) -> list[str]:
             f"  schedule    {result.scheduled or 0:,} due, {result.unsent:,} never sent, "
             f"{late:,} sent late (latency counts from the due time)"
         )
+    per = result.loadgen_us_per_response
+    if per is not None and result.duration_s:
+        # A closed loop's CPU per response is flat; an open loop's is not (its
+        # timers cost more at low rates), so no per-core ceiling for it.
+        implied = f", so ~{1e6 / per:,.0f} responses/s per core" if result.mode == "closed" else ""
+        lines.append(
+            f"  generator   {result.tool} used {result.loadgen_cpu_s / result.duration_s:.0%} of one core "
+            f"({per:.1f}us CPU per response{implied})"
+        )
     errors = result.errors
     share = errors / max(1, result.requests + result.unsent)
     lines.append(f"  errors      {errors:,} ({share:.2%})")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import math
 import os
+import resource
 import shutil
 import subprocess
 import tempfile
@@ -99,6 +100,7 @@ async def run_wrk(job: WrkJob) -> SliceOutcome:
     with tempfile.TemporaryDirectory(prefix="roost-wrk-") as tmp:
         out = Path(tmp) / "summary.json"
         started = time.time()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         env = {**os.environ, **job.env, "ROOST_BENCH_OUT": str(out),
                "ROOST_BENCH_T0_MS": str(int(started * 1000))}
         proc = await asyncio.create_subprocess_exec(
@@ -112,6 +114,13 @@ async def run_wrk(job: WrkJob) -> SliceOutcome:
             proc.kill()
             await proc.wait()
             raise WrkError(f"wrk did not finish within its time bound: {job.command()}") from None
+        except asyncio.CancelledError:
+            # Our own child: never leave it loading the server behind us.
+            proc.kill()
+            await proc.wait()
+            raise
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         if proc.returncode != 0 or not out.exists():
             raise WrkError(
                 f"wrk failed (exit {proc.returncode}): {stderr.decode(errors='replace').strip()}"
@@ -120,7 +129,9 @@ async def run_wrk(job: WrkJob) -> SliceOutcome:
         if stderr.strip():
             # Lua errors inside request() are printed but do not stop wrk.
             raise WrkError(f"wrk script error: {stderr.decode(errors='replace').strip()[:500]}")
-        return parse_summary(orjson.loads(out.read_bytes()), started, job.label)
+        outcome = parse_summary(orjson.loads(out.read_bytes()), started, job.label)
+        outcome.loadgen_cpu_s = cpu
+        return outcome
 
 
 def parse_summary(data: dict[str, Any], started: float, label: str) -> SliceOutcome:
