@@ -26,7 +26,7 @@ class Settings:
     celebrity_threshold: int = 10_000
     timeline_max_items: int = 800
     log_partitions: int = 8
-    cache_max_items: int = 200_000
+    cache_max_items: int = 500_000
     cache_ttl_seconds: float = 300.0
     max_status_chars: int = 500
     max_body_bytes: int = 1_048_576

@@ -67,7 +67,7 @@ class Call:
     ) -> Response:
         """A JSON list with Mastodon's Link header built from newest/oldest cursors."""
         headers = link_header(
-            self.request, self.base_url,
+            self.request.scope["path"], self.params.query, self.base_url,
             cursors[0] if cursors else None, cursors[-1] if cursors else None, prev_param,
             include_next,
         )
@@ -79,10 +79,13 @@ class Call:
         svc = self.services
         originals_ids = [s.reblog_of_id for s in statuses if s.reblog_of_id is not None]
         originals = await svc.need("statuses").get_many(originals_ids) if originals_ids else {}
-        account_ids: set[int] = set()
-        for s in (*statuses, *originals.values()):
-            account_ids.add(s.account_id)
-            account_ids.update(s.mention_ids)
+        both = (*statuses, *originals.values())
+        account_ids = {s.account_id for s in both}
+        # Mentions are encoded once per status; only fetch them when that will happen.
+        needs_mentions = self.serializer.needs_mentions
+        for s in both:
+            if needs_mentions(s):
+                account_ids.update(s.mention_ids)
         accounts = await svc.need("accounts").get_many(account_ids)
         favourited = reblogged = None
         if self.viewer_id is not None:

@@ -4,24 +4,22 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from starlette.requests import Request
-
 _CARRIED = frozenset((
     "limit", "local", "remote", "only_media", "exclude_replies", "exclude_reblogs", "account_id", "tagged",
 ))
 
 
-def link_header(request: Request, base_url: str, newest: int | None, oldest: int | None,
-                prev_param: str = "min_id", include_next: bool = True) -> dict[str, str]:
+def link_header(path: str, query: list[tuple[str, str]], base_url: str, newest: int | None,
+                oldest: int | None, prev_param: str = "min_id", include_next: bool = True) -> dict[str, str]:
     if newest is None or oldest is None:
         return {}
     # Built by hand rather than with urlencode: this runs on every timeline page.
     carried = "".join(
         f"{quote(k, safe='[]')}={quote(v, safe='')}&"
-        for k, v in request.query_params.multi_items()
+        for k, v in query
         if k in _CARRIED or k.endswith("[]")
     )
-    url = f"{base_url}{request.scope['path']}?{carried}"
+    url = f"{base_url}{path}?{carried}"
     prev = f'<{url}{prev_param}={newest}>; rel="prev"'
     if not include_next:
         return {"Link": prev}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 from starlette.datastructures import FormData
@@ -20,13 +21,16 @@ _FALSE = {"0", "false", "f", "no", "off", ""}
 
 
 class Params:
-    def __init__(self, values: dict[str, Any]) -> None:
+    def __init__(self, values: dict[str, Any], query: list[tuple[str, str]] | None = None) -> None:
         self._values = values
+        self.query = query or []  # the query string's pairs, in order (for Link headers)
 
     @classmethod
     async def from_request(cls, request: Request, max_bytes: int) -> Params:
         values: dict[str, Any] = {}
-        for key, value in request.query_params.multi_items():
+        raw_query = request.scope["query_string"]
+        query = parse_qsl(raw_query.decode("latin-1"), keep_blank_values=True) if raw_query else []
+        for key, value in query:
             _add(values, key, value)
         if request.method in ("POST", "PUT", "PATCH", "DELETE"):
             declared = request.headers.get("content-length")
@@ -49,7 +53,7 @@ class Params:
                 for key, item in form.multi_items():
                     if isinstance(item, str):
                         _add(values, key, item)
-        return cls(values)
+        return cls(values, query)
 
     def raw(self, name: str) -> Any:
         return self._values.get(name)

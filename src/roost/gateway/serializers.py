@@ -50,6 +50,7 @@ class Serializer:
         self._status_bytes: dict[int, tuple[Status, bytes]] = {}
         self._account_bytes: dict[int, tuple[Account, bytes]] = {}
         self._bodies: dict[int, tuple[Status, Account, bytes]] = {}
+        self._reblog_bodies: dict[int, tuple[Status, Account, Status, Account, bytes, bytes]] = {}
 
     # -- accounts --------------------------------------------------------------------
 
@@ -172,22 +173,29 @@ class Serializer:
         if favourited is not None and reblogged is not None:
             target = status.reblog_of_id or status.id
             flags = _FLAGS[(target in favourited, target in reblogged)]
+        if original is None:
+            return orjson.Fragment(self._original_body(status, author, accounts) + flags + b"}")
         # A reblog's nested original carries the same viewer flags as its wrapper.
-        return orjson.Fragment(self._body(status, author, accounts, original, reblogs, flags) + flags + b"}")
-
-    def _body(
-        self, status: Status, author: Account, accounts: dict[int, Account],
-        original: Status | None, reblogs: dict[int, Status], flags: bytes,
-    ) -> bytes:
-        """Everything but the viewer's flags and the closing brace, memoised per
-        (status, author, original) objects; a reblog's body embeds its original,
-        whose flags vary, so only originals are memoised."""
-        if original is not None:
-            nested = self._body(original, accounts[original.account_id], accounts, None, reblogs, flags)
-            return b"".join((
+        original_author = accounts[original.account_id]
+        memo = self._reblog_bodies.get(status.id)
+        if (
+            memo is not None and memo[0] is status and memo[1] is author and memo[2] is original
+            and memo[3] is original_author and memo[4] == flags
+        ):
+            body = memo[5]
+        else:
+            body = b"".join((
                 self._status_prefix(status, accounts), b',"account":', self.account_json(author),
-                b',"reblog":', nested, flags, b"}",
+                b',"reblog":', self._original_body(original, original_author, accounts), flags, b"}",
             ))
+            if len(self._reblog_bodies) > MEMO_LIMIT:
+                self._reblog_bodies.clear()
+            self._reblog_bodies[status.id] = (status, author, original, original_author, flags, body)
+        return orjson.Fragment(body + flags + b"}")
+
+    def _original_body(self, status: Status, author: Account, accounts: dict[int, Account]) -> bytes:
+        """Everything but the viewer's flags and the closing brace, memoised per
+        (status, author) objects."""
         memo = self._bodies.get(status.id)
         if memo is not None and memo[0] is status and memo[1] is author:
             return memo[2]
@@ -198,6 +206,13 @@ class Serializer:
             self._bodies.clear()
         self._bodies[status.id] = (status, author, body)
         return body
+
+    def needs_mentions(self, status: Status) -> bool:
+        """True when rendering ``status`` will read its mentioned accounts."""
+        if not status.mention_ids:
+            return False
+        memo = self._status_bytes.get(status.id)
+        return memo is None or memo[0] is not status
 
     def _status_prefix(self, status: Status, accounts: dict[int, Account]) -> bytes:
         """The encoded status without its closing brace, author, reblog and viewer flags."""

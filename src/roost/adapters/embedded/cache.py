@@ -25,21 +25,25 @@ class MemoryCache:
         return self.get_many_now(keys)
 
     def get_many_now(self, keys: Iterable[str]) -> dict[str, Any]:
+        # The hot path of every read: local names, one clock read, counters in bulk.
         now = time.monotonic()
-        found: dict[str, Any] = {}
         items = self._items
+        get = items.get
+        touch = items.move_to_end
+        found: dict[str, Any] = {}
+        asked = 0
         for key in keys:
-            entry = items.get(key)
+            asked += 1
+            entry = get(key)
             if entry is None:
-                self.misses += 1
                 continue
-            if entry[0] < now:
+            if entry[0] >= now:
+                touch(key)
+                found[key] = entry[1]
+            else:
                 del items[key]
-                self.misses += 1
-                continue
-            items.move_to_end(key)
-            found[key] = entry[1]
-            self.hits += 1
+        self.hits += len(found)
+        self.misses += asked - len(found)
         return found
 
     async def set_many(self, items: Mapping[str, Any], ttl: float | None = None) -> None:

@@ -16,6 +16,7 @@ from roost.domain.content import USERNAME_RE
 from roost.domain.entities import Account
 from roost.errors import NotFound, Unprocessable
 from roost.ports.database import Executor, Row
+from roost.services.cache_aside import get_by_ids
 from roost.services.context import Backends
 from roost.services.outbox import Outbox
 
@@ -222,29 +223,15 @@ class AccountsService:
         return account
 
     async def get_many(self, ids: Iterable[int]) -> dict[int, Account]:
-        wanted = list(dict.fromkeys(ids))
-        cached = await self._cache.get_many([f"a:{i}" for i in wanted])
-        found: dict[int, Account] = {}
-        missing: dict[int, list[int]] = {}
-        for account_id in wanted:
-            hit = cached.get(f"a:{account_id}")
-            if hit is not None:
-                found[account_id] = hit
-            else:
-                missing.setdefault(self._db.shard_map.physical_for_id(account_id), []).append(account_id)
-        fresh: dict[str, Any] = {}
-        for physical, batch in missing.items():
-            marks = ",".join("?" * len(batch))
-            rows = await self._db.shards[physical].fetch_all(
-                f"SELECT {_COLUMNS} FROM accounts WHERE id IN ({marks})", batch
-            )
-            for row in rows:
-                account = _to_account(row)
-                found[account.id] = account
-                fresh[f"a:{account.id}"] = account
-        if fresh:
-            await self._cache.set_many(fresh)
-        return found
+        """Accounts by id, cache-aside; misses are batched into one query per shard."""
+        return await get_by_ids(self._cache, "a:", ids, self._db.shard_map, self._load)
+
+    async def _load(self, physical: int, ids: list[int]) -> dict[int, Account]:
+        marks = ",".join("?" * len(ids))
+        rows = await self._db.shards[physical].fetch_all(
+            f"SELECT {_COLUMNS} FROM accounts WHERE id IN ({marks})", ids
+        )
+        return {row["id"]: _to_account(row) for row in rows}
 
     async def lookup(self, username: str) -> Account:
         name = username.strip().lstrip("@").split("@", 1)[0].lower()

@@ -18,6 +18,7 @@ from roost.domain.visibility import can_view, needs_relationship
 from roost.errors import Forbidden, NotFound, Unprocessable
 from roost.ports.database import Row
 from roost.services.accounts import AccountsService, FollowsService, OAuthService
+from roost.services.cache_aside import get_by_ids
 from roost.services.context import Backends
 from roost.services.outbox import Outbox
 
@@ -100,34 +101,19 @@ class StatusesService:
 
     async def get_many(self, ids: Iterable[int]) -> dict[int, Status]:
         """Statuses by id, cache-aside; misses are batched into one query per shard."""
-        wanted = list(dict.fromkeys(ids))
-        cached = await self._cache.get_many([f"s:{i}" for i in wanted])
-        found: dict[int, Status] = {}
-        missing: dict[int, list[int]] = {}
-        for status_id in wanted:
-            hit = cached.get(f"s:{status_id}")
-            if hit is not None:
-                found[status_id] = hit
-            else:
-                missing.setdefault(self._db.shard_map.physical_for_id(status_id), []).append(status_id)
-        fresh: dict[str, Any] = {}
-        for physical, batch in missing.items():
-            marks = ",".join("?" * len(batch))
-            rows = await self._db.shards[physical].fetch_all(
-                f"SELECT {_COLUMNS} FROM statuses WHERE id IN ({marks})", batch
-            )
-            apps: dict[int, tuple[str, str | None]] = {}
-            for app_id in {r["application_id"] for r in rows if r["application_id"]}:
-                app = await self._oauth.app_by_id(app_id)
-                if app is not None:
-                    apps[app_id] = (app.name, app.website)
-            for row in rows:
-                status = self._row_to_status(row, apps)
-                found[status.id] = status
-                fresh[f"s:{status.id}"] = status
-        if fresh:
-            await self._cache.set_many(fresh)
-        return found
+        return await get_by_ids(self._cache, "s:", ids, self._db.shard_map, self._load)
+
+    async def _load(self, physical: int, ids: list[int]) -> dict[int, Status]:
+        marks = ",".join("?" * len(ids))
+        rows = await self._db.shards[physical].fetch_all(
+            f"SELECT {_COLUMNS} FROM statuses WHERE id IN ({marks})", ids
+        )
+        apps: dict[int, tuple[str, str | None]] = {}
+        for app_id in {r["application_id"] for r in rows if r["application_id"]}:
+            app = await self._oauth.app_by_id(app_id)
+            if app is not None:
+                apps[app_id] = (app.name, app.website)
+        return {row["id"]: self._row_to_status(row, apps) for row in rows}
 
     async def visible_to(self, statuses: Iterable[Status], viewer_id: int | None) -> list[Status]:
         """Those of ``statuses`` the viewer may see (order kept)."""
