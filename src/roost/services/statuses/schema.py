@@ -16,8 +16,8 @@ MIGRATIONS = (
             " favourites_count INTEGER NOT NULL DEFAULT 0, reblogs_count INTEGER NOT NULL DEFAULT 0,"
             " replies_count INTEGER NOT NULL DEFAULT 0)",
             # An account's statuses, newest first (profile, timeline rebuilds, celebrity merge);
-            # visibility is included so those scans never touch the table itself.
-            "CREATE INDEX statuses_by_account ON statuses (account_id, id, visibility)",
+            # visibility and mentions are included so those scans never touch the table itself.
+            "CREATE INDEX statuses_by_account ON statuses (account_id, id, visibility, mention_ids)",
             # "Did this viewer reblog these statuses?" and unreblog.
             "CREATE INDEX statuses_reblogs_by_account ON statuses (account_id, reblog_of_id)"
             " WHERE reblog_of_id IS NOT NULL",

@@ -92,9 +92,8 @@ class TimelinesService:
         await self._store.replace(home_key(viewer_id), ids)
 
     async def statuses_for_home(self, viewer_id: int, authors: Iterable[int]) -> list[int]:
-        """The newest non-direct ids by ``authors``, for ``viewer_id``'s home timeline.
-        (As in Mastodon, a rebuilt feed leaves direct messages to the conversations
-        and notifications; fanout still delivers them to mentioned accounts live.)
+        """The newest ids by ``authors`` that belong in ``viewer_id``'s home timeline
+        (direct statuses only for their author and the accounts they mention).
 
         A k-way merge of the authors' newest statuses: each author's index is
         read a page at a time (all authors of a shard in one statement), and
@@ -110,7 +109,7 @@ class TimelinesService:
         chosen: list[int] = []
         pending: dict[int, int | None] = dict.fromkeys(authors)  # author -> read below this id
         while pending:
-            pages = await self._author_pages(pending, per_author)
+            pages = await self._author_pages(viewer_id, pending, per_author)
             for page_ids in pages.values():
                 chosen.extend(page_ids)
             chosen = heapq.nlargest(cap, chosen)
@@ -125,12 +124,15 @@ class TimelinesService:
             per_author *= 4
         return chosen
 
-    async def _author_pages(self, authors: dict[int, int | None], limit: int) -> dict[int, list[int]]:
+    async def _author_pages(
+        self, viewer_id: int, authors: dict[int, int | None], limit: int
+    ) -> dict[int, list[int]]:
         """Each author's next ``limit`` ids (below the given id), newest first."""
         by_shard: dict[int, list[int]] = {}
         for author in authors:
             by_shard.setdefault(self._db.shard_map.physical_for_id(author), []).append(author)
         pages: dict[int, list[int]] = {}
+        mention = f"% {viewer_id} %"
         for physical, batch in by_shard.items():
             for start in range(0, len(batch), _IN_CHUNK):
                 parts: list[str] = []
@@ -140,9 +142,10 @@ class TimelinesService:
                     parts.append(
                         "SELECT * FROM (SELECT account_id, id FROM statuses WHERE account_id = ?"
                         + (" AND id < ?" if below is not None else "")
-                        + " AND visibility <> 'direct' ORDER BY id DESC LIMIT ?)"
+                        + " AND (visibility <> 'direct' OR account_id = ? OR (' ' || mention_ids || ' ') LIKE ?)"
+                        " ORDER BY id DESC LIMIT ?)"
                     )
-                    params += [author, *([below] if below is not None else []), limit]
+                    params += [author, *([below] if below is not None else []), viewer_id, mention, limit]
                 rows = await self._db.shards[physical].fetch_all(" UNION ALL ".join(parts), params)
                 for row in rows:
                     pages.setdefault(row["account_id"], []).append(row["id"])
