@@ -7,6 +7,7 @@ Mastodon's ``{"error": ...}`` shape.
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -35,6 +36,7 @@ from roost.runtime import container as runtime
 from roost.settings import Settings
 
 logger = logging.getLogger("roost.gateway")
+GC_THRESHOLDS = (50_000, 20, 50)
 
 
 class Gateway:
@@ -181,6 +183,12 @@ def create_app(settings: Settings | None = None, targets: tuple[str, ...] = ("al
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         gateway.container = await runtime.start(settings, targets)
         gateway.container.extras["gateway"] = gateway
+        # Everything built so far lives as long as the process: keep it out of the
+        # collector's view, and collect the young generation less often, since the
+        # caches hold hundreds of thousands of long-lived objects.
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(*GC_THRESHOLDS)
         app.state.container = gateway.container
         try:
             yield
