@@ -127,9 +127,9 @@ class _ConsumerService:
         await self.consumer.stop()
 
 
-def _consumer(c: Container, group: str, handler: Any) -> Service:
+def _consumer(c: Container, group: str, handler: Any, before_commit: Any = None) -> Service:
     b = c.need("backends")
-    consumer = Consumer(b.log, group, handler, b.failpoints)
+    consumer = Consumer(b.log, group, handler, b.failpoints, before_commit=before_commit)
     c.consumers[group] = consumer
     return _ConsumerService(consumer)
 
@@ -137,7 +137,7 @@ def _consumer(c: Container, group: str, handler: Any) -> Service:
 async def _init_fanout(c: Container) -> Service:
     worker = FanoutWorker(c.need("backends").timelines, c.need("accounts"), c.need("follows"), c.need("timelines"))
     c.extras["fanout"] = worker
-    return _consumer(c, worker.group, worker.handle)
+    return _consumer(c, worker.group, worker.handle, c.need("backends").timelines.flush)
 
 
 async def _init_notifier(c: Container) -> Service:

@@ -23,13 +23,15 @@ Handler = Callable[[Record], Awaitable[None]]
 class Consumer:
     def __init__(
         self, log: Log, group: str, handler: Handler, failpoints: Failpoints | None = None,
-        batch: int = 256,
+        batch: int = 256, before_commit: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.log = log
         self.group = group
         self._handler = handler
         self._failpoints = failpoints or Failpoints()
         self._batch = batch
+        # Makes the handler's batched writes durable before the offset moves past them.
+        self._before_commit = before_commit
         self._task: asyncio.Task[None] | None = None
         self.processed = 0
         self.errors = 0
@@ -42,7 +44,10 @@ class Consumer:
             for record in records:
                 await self._handle_with_retry(record)
                 handled += 1
+                await asyncio.sleep(0)  # let requests in between records
             if records:
+                if self._before_commit is not None:
+                    await self._before_commit()
                 self._failpoints.hit(f"{self.group}.before_commit")
                 await self.log.commit(self.group, partition, records[-1].offset)
         self.processed += handled

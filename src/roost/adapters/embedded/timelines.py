@@ -52,25 +52,32 @@ class SqliteTimelineStore:
             self._hot.popitem(last=False)
         return ids
 
+    def _begin(self) -> None:
+        if not self._conn.in_transaction:
+            self._conn.execute("BEGIN IMMEDIATE")
+
+    async def flush(self) -> None:
+        """Commit the pushes and removals made since the last flush.
+
+        Fanout to thousands of followers touches thousands of pages; committing
+        once per consumer batch instead of once per push writes each page once.
+        """
+        if self._conn.in_transaction:
+            self._conn.execute("COMMIT")
+
     async def push_many(self, entries: Iterable[tuple[str, int]]) -> None:
         rows = [(t, i) for t, i in entries if t in self._built]
         if not rows:
             return
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            self._conn.executemany(
-                "INSERT INTO timeline_entries (timeline, item_id) VALUES (?, ?)"
-                " ON CONFLICT DO NOTHING",
-                rows,
-            )
-            for timeline, _ in rows:
-                self._pushes_since_trim[timeline] += 1
-                if self._pushes_since_trim[timeline] >= _TRIM_EVERY:
-                    self._trim_on_disk(timeline)
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
+        self._begin()
+        self._conn.executemany(
+            "INSERT INTO timeline_entries (timeline, item_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            rows,
+        )
+        for timeline, _ in rows:
+            self._pushes_since_trim[timeline] += 1
+            if self._pushes_since_trim[timeline] >= _TRIM_EVERY:
+                self._trim_on_disk(timeline)
         for timeline, item_id in rows:
             ids = self._hot.get(timeline)
             if ids is None:
@@ -93,6 +100,7 @@ class SqliteTimelineStore:
 
     async def remove_many(self, entries: Iterable[tuple[str, int]]) -> None:
         rows = list(entries)
+        self._begin()
         self._conn.executemany(
             "DELETE FROM timeline_entries WHERE timeline = ? AND item_id = ?", rows
         )
@@ -122,6 +130,7 @@ class SqliteTimelineStore:
 
     async def replace(self, timeline: str, ids: Sequence[int]) -> None:
         newest = sorted(set(ids))[-self._max_items :]
+        await self.flush()  # pending fanout writes commit on their own
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             self._conn.execute("DELETE FROM timeline_entries WHERE timeline = ?", (timeline,))
@@ -141,8 +150,10 @@ class SqliteTimelineStore:
 
     async def drop(self, timeline: str) -> None:
         """Forget a timeline (as Mastodon does for inactive users); the next read rebuilds it."""
+        self._begin()
         self._conn.execute("DELETE FROM timeline_entries WHERE timeline = ?", (timeline,))
         self._conn.execute("DELETE FROM timelines WHERE timeline = ?", (timeline,))
+        self._conn.execute("COMMIT")
         self._built.discard(timeline)
         self._hot.pop(timeline, None)
 
@@ -150,4 +161,5 @@ class SqliteTimelineStore:
         return {"built": len(self._built), "hot": len(self._hot)}
 
     async def close(self) -> None:
+        await self.flush()
         self._conn.close()
