@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -35,6 +36,20 @@ class Page:
         if lower is not None and item_id <= lower:
             return False
         return not (self.max_id is not None and item_id >= self.max_id)
+
+    def window(self, ascending: Sequence[int]) -> list[int]:
+        """This page of an ascending (oldest first) sequence of IDs, newest first,
+        found by binary search: the cost does not grow with the sequence."""
+        lower = self.lower_bound
+        start = 0 if lower is None else bisect.bisect_right(ascending, lower)
+        end = len(ascending) if self.max_id is None else bisect.bisect_left(ascending, self.max_id)
+        if start >= end:
+            return []
+        if self.ascending:
+            chosen = ascending[start : min(end, start + self.limit)]
+        else:
+            chosen = ascending[max(start, end - self.limit) : end]
+        return list(reversed(chosen))
 
     def select(self, newest_first: Sequence[int]) -> list[int]:
         """Apply this page to an already newest-first sequence of IDs."""

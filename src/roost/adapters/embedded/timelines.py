@@ -113,17 +113,7 @@ class SqliteTimelineStore:
                 del ids[position]
 
     async def page(self, timeline: str, page: Page) -> list[int]:
-        ids = self._load(timeline)
-        lower = page.lower_bound
-        start = 0 if lower is None else bisect.bisect_right(ids, lower)
-        end = len(ids) if page.max_id is None else bisect.bisect_left(ids, page.max_id)
-        if start >= end:
-            return []
-        if page.ascending:
-            chosen = ids[start : min(end, start + page.limit)]
-        else:
-            chosen = ids[max(start, end - page.limit) : end]
-        return list(reversed(chosen))
+        return page.window(self._load(timeline))
 
     async def exists(self, timeline: str) -> bool:
         return timeline in self._built

@@ -56,28 +56,40 @@ class TimelinesService:
         if celebrities:
             celebrities = celebrities & set(await self._follows.following_ids(viewer_id))
         if celebrities:
-            merged: set[int] = set(ids)
-            for celebrity in celebrities:
-                merged.update(await self.recent_ids(celebrity))
-            ids = page.select(sorted(merged, reverse=True))
+            # Hybrid fanout: each followed celebrity contributes its own page of recent
+            # statuses (a binary search in a cached list), merged with the stored page.
+            candidates = set(ids)
+            for recent in (await self._recent_ascending(celebrities)).values():
+                candidates.update(page.window(recent))
+            ids = page.select(sorted(candidates, reverse=True))
         found = await self._statuses.get_many(ids)
         statuses = [found[i] for i in ids if i in found]
         return await self._statuses.visible_to(statuses, viewer_id)
 
     async def recent_ids(self, account_id: int) -> list[int]:
-        """An author's recent non-direct statuses, newest first (the celebrity merge)."""
-        key = f"recent:{account_id}"
-        hit = (await self._cache.get_many([key])).get(key)
-        if hit is not None:
-            return hit  # type: ignore[no-any-return]
-        rows = await self._db.for_id(account_id).fetch_all(
-            "SELECT id FROM statuses WHERE account_id = ? AND visibility <> 'direct'"
-            " ORDER BY id DESC LIMIT ?",
-            (account_id, CELEBRITY_RECENT),
-        )
-        ids = [r["id"] for r in rows]
-        await self._cache.set_many({key: ids}, ttl=CELEBRITY_TTL_SECONDS)
-        return ids
+        """An author's recent non-direct statuses, newest first."""
+        return list(reversed((await self._recent_ascending([account_id]))[account_id]))
+
+    async def _recent_ascending(self, authors: Iterable[int]) -> dict[int, list[int]]:
+        """Authors' recent non-direct status ids, oldest first, cached briefly."""
+        wanted = list(authors)
+        keys = [f"recent:{a}" for a in wanted]
+        cached = await self._cache.get_many(keys)
+        out: dict[int, list[int]] = {}
+        fresh: dict[str, list[int]] = {}
+        for author, key in zip(wanted, keys, strict=True):
+            hit = cached.get(key)
+            if hit is None:
+                rows = await self._db.for_id(author).fetch_all(
+                    "SELECT id FROM statuses WHERE account_id = ? AND visibility <> 'direct'"
+                    " ORDER BY id DESC LIMIT ?",
+                    (author, CELEBRITY_RECENT),
+                )
+                hit = fresh[key] = [r["id"] for r in reversed(rows)]
+            out[author] = hit
+        if fresh:
+            await self._cache.set_many(fresh, ttl=CELEBRITY_TTL_SECONDS)
+        return out
 
     async def forget_recent(self, account_id: int) -> None:
         await self._cache.delete(f"recent:{account_id}")
