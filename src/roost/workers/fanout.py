@@ -41,12 +41,9 @@ class FanoutWorker:
             async for audience in self._audience(event):
                 await self._store.push_many((home_key(a), event["status_id"]) for a in audience)
                 self.delivered += len(audience)
-            if self._accounts.is_celebrity(event["account_id"]):
-                await self._timelines.forget_recent(event["account_id"])
         elif kind == "status.deleted":
             async for audience in self._audience(event):
                 await self._store.remove_many((home_key(a), event["status_id"]) for a in audience)
-            await self._timelines.forget_recent(event["account_id"])
         elif kind == "follow.created":
             follower, followee = event["account_id"], event["target_id"]
             if not await self._follows.is_following(follower, followee):

@@ -23,6 +23,8 @@ from roost.services.context import Backends
 from roost.services.outbox import Outbox
 
 IDEMPOTENCY_TTL_MS = 60 * 60 * 1000
+# Recent statuses kept per author for the read-time merge (Mastodon's feed size).
+RECENT_PER_AUTHOR = 800
 # Above this many favourites (or reblogs) an account's flags are queried per page instead.
 VIEWER_SET_LIMIT = 5000
 _TOO_MANY = "too-many"
@@ -114,6 +116,29 @@ class StatusesService:
             if app is not None:
                 apps[app_id] = (app.name, app.website)
         return {row["id"]: self._row_to_status(row, apps) for row in rows}
+
+    async def recent_ascending(self, authors: Iterable[int]) -> dict[int, list[int]]:
+        """Each author's recent non-direct status ids, oldest first (the celebrity
+        merge reads a page of these by binary search). Cached; dropped on every
+        post or delete by the author, so a celebrity's new status shows at once."""
+        wanted = list(authors)
+        keys = [f"recent:{a}" for a in wanted]
+        cached = await self._cache.get_many(keys)
+        out: dict[int, list[int]] = {}
+        fresh: dict[str, list[int]] = {}
+        for author, key in zip(wanted, keys, strict=True):
+            hit = cached.get(key)
+            if hit is None:
+                rows = await self._db.for_id(author).fetch_all(
+                    "SELECT id FROM statuses WHERE account_id = ? AND visibility <> 'direct'"
+                    " ORDER BY id DESC LIMIT ?",
+                    (author, RECENT_PER_AUTHOR),
+                )
+                hit = fresh[key] = [r["id"] for r in reversed(rows)]
+            out[author] = hit
+        if fresh:
+            await self._cache.set_many(fresh)
+        return out
 
     async def visible_to(self, statuses: Iterable[Status], viewer_id: int | None) -> list[Status]:
         """Those of ``statuses`` the viewer may see (order kept)."""
@@ -291,6 +316,7 @@ class StatusesService:
             await self._outbox.stage(tx, status.account_id, created_event(status, reblog_of_account_id))
         # A crash here is what the outbox is for: the event is committed with the row.
         self._b.failpoints.hit("status.after_commit")
+        await self._cache.delete(f"recent:{status.account_id}")
         await self._accounts.counters_changed(status.account_id)
         if status.reblog_of_id is not None:
             await self.forget_viewer_flags(status.account_id)
@@ -334,7 +360,7 @@ class StatusesService:
                      "visibility": status.visibility, "mention_ids": list(status.mention_ids),
                      "reblog_of_id": status.reblog_of_id},
                 )
-        await self._cache.delete(f"s:{status.id}")
+        await self._cache.delete(f"s:{status.id}", f"recent:{status.account_id}")
         if not removed:
             return
         await self._accounts.counters_changed(status.account_id)

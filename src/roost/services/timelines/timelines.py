@@ -20,8 +20,6 @@ from roost.services.statuses import StatusesService
 
 # Authors per statement when rebuilding a home timeline (SQLite allows 500 compound terms).
 _IN_CHUNK = 200
-CELEBRITY_RECENT = 800
-CELEBRITY_TTL_SECONDS = 30.0
 
 
 def home_key(account_id: int) -> str:
@@ -59,7 +57,7 @@ class TimelinesService:
             # Hybrid fanout: each followed celebrity contributes its own page of recent
             # statuses (a binary search in a cached list), merged with the stored page.
             candidates = set(ids)
-            for recent in (await self._recent_ascending(celebrities)).values():
+            for recent in (await self._statuses.recent_ascending(celebrities)).values():
                 candidates.update(page.window(recent))
             ids = page.select(sorted(candidates, reverse=True))
         found = await self._statuses.get_many(ids)
@@ -68,31 +66,7 @@ class TimelinesService:
 
     async def recent_ids(self, account_id: int) -> list[int]:
         """An author's recent non-direct statuses, newest first."""
-        return list(reversed((await self._recent_ascending([account_id]))[account_id]))
-
-    async def _recent_ascending(self, authors: Iterable[int]) -> dict[int, list[int]]:
-        """Authors' recent non-direct status ids, oldest first, cached briefly."""
-        wanted = list(authors)
-        keys = [f"recent:{a}" for a in wanted]
-        cached = await self._cache.get_many(keys)
-        out: dict[int, list[int]] = {}
-        fresh: dict[str, list[int]] = {}
-        for author, key in zip(wanted, keys, strict=True):
-            hit = cached.get(key)
-            if hit is None:
-                rows = await self._db.for_id(author).fetch_all(
-                    "SELECT id FROM statuses WHERE account_id = ? AND visibility <> 'direct'"
-                    " ORDER BY id DESC LIMIT ?",
-                    (author, CELEBRITY_RECENT),
-                )
-                hit = fresh[key] = [r["id"] for r in reversed(rows)]
-            out[author] = hit
-        if fresh:
-            await self._cache.set_many(fresh, ttl=CELEBRITY_TTL_SECONDS)
-        return out
-
-    async def forget_recent(self, account_id: int) -> None:
-        await self._cache.delete(f"recent:{account_id}")
+        return list(reversed((await self._statuses.recent_ascending([account_id]))[account_id]))
 
     async def rebuild_home(self, viewer_id: int) -> None:
         """Reconstruct a cold home timeline from the statuses of the viewer and its followees."""
