@@ -168,8 +168,11 @@ def _is_loadgen(record: BenchRecord) -> bool:
     return any(_shape(record, r.target) == "raw-asgi" for r in record.results)
 
 
-def render(entries: list[_Entry], out_dir: Path) -> str:
+def render(entries: list[_Entry], out_dir: Path, notes: str = "") -> str:
     parts = [PREAMBLE]
+    if notes.strip():
+        # bench/NOTES.md: the hand-written reading of the figures below.
+        parts.append("\n" + notes.strip() + "\n")
     load = [e for e in entries if e.record.results and not e.record.fanout]
     loadgen = [e for e in load if _is_loadgen(e.record)]
     server = [e for e in load if not _is_loadgen(e.record)]
@@ -253,5 +256,7 @@ def render(entries: list[_Entry], out_dir: Path) -> str:
 def write_report(results: Path, out: Path) -> int:
     entries = load_records(results)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render(entries, out.parent.resolve()))
+    notes_file = results.parent / "NOTES.md"
+    notes = notes_file.read_text() if notes_file.is_file() else ""
+    out.write_text(render(entries, out.parent.resolve(), notes))
     return len(entries)
