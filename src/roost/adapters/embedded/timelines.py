@@ -82,12 +82,11 @@ class SqliteTimelineStore:
             ids = self._hot.get(timeline)
             if ids is None:
                 continue
-            position = bisect.bisect_left(ids, item_id)
-            if position < len(ids) and ids[position] == item_id:
-                continue
-            ids.insert(position, item_id)
-            if len(ids) > self._max_items:
-                del ids[: len(ids) - self._max_items]
+            position, present = _find(ids, item_id)
+            if not present:
+                ids.insert(position, item_id)
+                if len(ids) > self._max_items:
+                    del ids[: len(ids) - self._max_items]
 
     def _trim_on_disk(self, timeline: str) -> None:
         self._pushes_since_trim[timeline] = 0
@@ -108,8 +107,8 @@ class SqliteTimelineStore:
             ids = self._hot.get(timeline)
             if ids is None:
                 continue
-            position = bisect.bisect_left(ids, item_id)
-            if position < len(ids) and ids[position] == item_id:
+            position, present = _find(ids, item_id)
+            if present:
                 del ids[position]
 
     async def page(self, timeline: str, page: Page) -> list[int]:
@@ -153,3 +152,9 @@ class SqliteTimelineStore:
     async def close(self) -> None:
         await self.flush()
         self._conn.close()
+
+
+def _find(ids: array[int], item_id: int) -> tuple[int, bool]:
+    """Where ``item_id`` is (or would go) in an ascending list, and whether it is there."""
+    position = bisect.bisect_left(ids, item_id)
+    return position, position < len(ids) and ids[position] == item_id
