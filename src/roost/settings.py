@@ -28,6 +28,9 @@ class Settings:
     log_partitions: int = 8
     cache_max_items: int = 500_000
     cache_ttl_seconds: float = 300.0
+    # On home timelines, a rendered status is reused for this long without re-reading
+    # its author and reblogged original, whose counters there may lag by as much (0: off).
+    render_cache_seconds: float = 1.0
     max_status_chars: int = 500
     max_body_bytes: int = 1_048_576
     # Mastodon exempts loopback from its rate limits; so do we unless told otherwise.

@@ -3,6 +3,7 @@ the running services, plus the helpers every route shares (paging, hydration).""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -11,14 +12,14 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from roost.domain.entities import Identity, Status
+from roost.domain.entities import Account, Identity, Status
 from roost.domain.ids import parse_id
 from roost.domain.pagination import Page, clamp_limit
 from roost.errors import NotFound, Unprocessable
 from roost.gateway.links import link_header
 from roost.gateway.params import Params
 from roost.gateway.responses import json_response
-from roost.gateway.serializers import Serializer
+from roost.gateway.serializers import Serializer, flags_for
 from roost.runtime.container import Container
 
 
@@ -73,34 +74,59 @@ class Call:
         )
         return json_response(items, headers=headers)
 
-    async def render_statuses(self, statuses: Iterable[Status]) -> dict[int, orjson.Fragment]:
-        """Hydrate statuses (authors, mentions, reblogged originals, viewer flags) in batches."""
+    async def render_statuses(
+        self, statuses: Iterable[Status], *, reuse_recent: bool = False
+    ) -> dict[int, orjson.Fragment]:
+        """Hydrate statuses (authors, mentions, reblogged originals, viewer flags) in batches.
+
+        With ``reuse_recent`` (the home timeline, already eventually consistent
+        through fanout), statuses rendered within the last ``render_cache_seconds``
+        are reused without reading their authors and originals again."""
         statuses = list(statuses)
         svc = self.services
-        originals_ids = [s.reblog_of_id for s in statuses if s.reblog_of_id is not None]
-        originals = await svc.need("statuses").get_many(originals_ids) if originals_ids else {}
-        both = (*statuses, *originals.values())
-        account_ids = {s.account_id for s in both}
-        # Mentions are encoded once per status; only fetch them when that will happen.
-        needs_mentions = self.serializer.needs_mentions
-        for s in both:
-            if needs_mentions(s):
-                account_ids.update(s.mention_ids)
-        accounts = await svc.need("accounts").get_many(account_ids)
+        serializer = self.serializer
+        now = time.monotonic()
+        reused = {}
+        fresh = []
+        for s in statuses:
+            parts = serializer.recent(s, now) if reuse_recent else None
+            if parts is None:
+                fresh.append(s)
+            else:
+                reused[s.id] = parts
+        originals: dict[int, Status] = {}
+        accounts: dict[int, Account] = {}
+        if fresh:
+            originals_ids = [s.reblog_of_id for s in fresh if s.reblog_of_id is not None]
+            if originals_ids:
+                originals = await svc.need("statuses").get_many(originals_ids)
+            both = (*fresh, *originals.values())
+            account_ids = {s.account_id for s in both}
+            # Mentions are encoded once per status; only fetch them when that will happen.
+            for s in both:
+                if serializer.needs_mentions(s):
+                    account_ids.update(s.mention_ids)
+            accounts = await svc.need("accounts").get_many(account_ids)
         favourited = reblogged = None
         if self.viewer_id is not None:
             targets = [s.reblog_of_id or s.id for s in statuses]
             favourited, reblogged = await svc.need("statuses").viewer_flags(self.viewer_id, targets)
         out = {}
         for s in statuses:
-            data = self.serializer.status(s, accounts, originals, favourited, reblogged)
+            parts = reused.get(s.id)
+            if parts is not None:
+                out[s.id] = serializer.assemble(parts, flags_for(s, favourited, reblogged))
+                continue
+            data = serializer.status(s, accounts, originals, favourited, reblogged)
             if data is not None:
                 out[s.id] = data
         return out
 
-    async def statuses_json(self, statuses: Iterable[Status]) -> list[orjson.Fragment]:
+    async def statuses_json(
+        self, statuses: Iterable[Status], *, reuse_recent: bool = False
+    ) -> list[orjson.Fragment]:
         statuses = list(statuses)
-        rendered = await self.render_statuses(statuses)
+        rendered = await self.render_statuses(statuses, reuse_recent=reuse_recent)
         return [rendered[s.id] for s in statuses if s.id in rendered]
 
     async def status_json(self, status: Status) -> orjson.Fragment:

@@ -29,6 +29,19 @@ _FLAGS = {
 MASTODON_VERSION = "4.3.0"
 
 
+# A rendered status: its head (everything but the viewer's flags and the closing
+# brace) and, for a reblog, the nested original's head.
+_Parts = tuple[bytes, bytes | None]
+
+
+def flags_for(status: Status, favourited: set[int] | None, reblogged: set[int] | None) -> bytes:
+    """The viewer-specific fields of a status (none for anonymous callers)."""
+    if favourited is None or reblogged is None:
+        return b""
+    target = status.reblog_of_id or status.id
+    return _FLAGS[(target in favourited, target in reblogged)]
+
+
 def iso(ms: int) -> str:
     seconds, millis = divmod(ms, 1000)
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
@@ -43,14 +56,15 @@ def server_version() -> str:
 
 
 class Serializer:
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, render_ttl: float = 0.0) -> None:
         self.base_url = base_url
+        self.render_ttl = render_ttl
         self._accounts: dict[int, tuple[Account, dict[str, Any]]] = {}
         self._statuses: dict[int, tuple[Status, dict[str, Any]]] = {}
         self._status_bytes: dict[int, tuple[Status, bytes]] = {}
         self._account_bytes: dict[int, tuple[Account, bytes]] = {}
         self._bodies: dict[int, tuple[Status, Account, bytes]] = {}
-        self._reblog_bodies: dict[int, tuple[Status, Account, Status, Account, bytes, bytes]] = {}
+        self._recent: dict[int, tuple[float, Status, _Parts]] = {}
 
     # -- accounts --------------------------------------------------------------------
 
@@ -164,34 +178,39 @@ class Serializer:
         author = accounts.get(status.account_id)
         if author is None:
             return None
-        original = None
+        nested = None
         if status.reblog_of_id is not None:
             original = reblogs.get(status.reblog_of_id)
             if original is None or original.account_id not in accounts:
                 return None
-        flags = b""
-        if favourited is not None and reblogged is not None:
-            target = status.reblog_of_id or status.id
-            flags = _FLAGS[(target in favourited, target in reblogged)]
-        if original is None:
-            return orjson.Fragment(self._original_body(status, author, accounts) + flags + b"}")
-        # A reblog's nested original carries the same viewer flags as its wrapper.
-        original_author = accounts[original.account_id]
-        memo = self._reblog_bodies.get(status.id)
-        if (
-            memo is not None and memo[0] is status and memo[1] is author and memo[2] is original
-            and memo[3] is original_author and memo[4] == flags
-        ):
-            body = memo[5]
+            nested = self._original_body(original, accounts[original.account_id], accounts)
+            head = b"".join((self._status_prefix(status, accounts), b',"account":', self.account_json(author)))
         else:
-            body = b"".join((
-                self._status_prefix(status, accounts), b',"account":', self.account_json(author),
-                b',"reblog":', self._original_body(original, original_author, accounts), flags, b"}",
-            ))
-            if len(self._reblog_bodies) > MEMO_LIMIT:
-                self._reblog_bodies.clear()
-            self._reblog_bodies[status.id] = (status, author, original, original_author, flags, body)
-        return orjson.Fragment(body + flags + b"}")
+            head = self._original_body(status, author, accounts)
+        parts = (head, nested)
+        if self.render_ttl > 0:
+            if len(self._recent) > MEMO_LIMIT:
+                self._recent.clear()
+            self._recent[status.id] = (time.monotonic() + self.render_ttl, status, parts)
+        return self.assemble(parts, flags_for(status, favourited, reblogged))
+
+    def recent(self, status: Status, now: float) -> _Parts | None:
+        """The viewer-independent parts of ``status`` rendered less than ``render_ttl``
+        seconds ago, if the status itself has not changed since: lets a timeline page
+        skip re-reading authors and reblogged originals (whose counters may then be
+        up to ``render_ttl`` seconds old)."""
+        entry = self._recent.get(status.id)
+        if entry is None or entry[1] is not status or entry[0] < now:
+            return None
+        return entry[2]
+
+    @staticmethod
+    def assemble(parts: _Parts, flags: bytes) -> orjson.Fragment:
+        head, nested = parts
+        if nested is None:
+            return orjson.Fragment(head + flags + b"}")
+        # A reblog's nested original carries the same viewer flags as its wrapper.
+        return orjson.Fragment(b"".join((head, b',"reblog":', nested, flags, b"}", flags, b"}")))
 
     def _original_body(self, status: Status, author: Account, accounts: dict[int, Account]) -> bytes:
         """Everything but the viewer's flags and the closing brace, memoised per
