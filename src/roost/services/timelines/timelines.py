@@ -59,7 +59,11 @@ class TimelinesService:
             candidates = set(ids)
             for recent in (await self._statuses.recent_ascending(celebrities)).values():
                 candidates.update(page.window(recent))
-            ids = page.select(sorted(candidates, reverse=True))
+            # Every candidate is already inside the page's bounds: keep the nearest ones.
+            if page.ascending:
+                ids = sorted(heapq.nsmallest(page.limit, candidates), reverse=True)
+            else:
+                ids = heapq.nlargest(page.limit, candidates)
         found = await self._statuses.get_many(ids)
         statuses = [found[i] for i in ids if i in found]
         return await self._statuses.visible_to(statuses, viewer_id)
