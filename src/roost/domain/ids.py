@@ -22,6 +22,11 @@ _SHARD_MASK = (1 << SHARD_BITS) - 1
 _TIME_SHIFT = SHARD_BITS + SEQUENCE_BITS
 
 
+def now_ms() -> int:
+    """Wall-clock milliseconds since the Unix epoch (what rows store as created_at)."""
+    return time.time_ns() // 1_000_000
+
+
 def compose(ms_since_epoch: int, shard: int, sequence: int) -> int:
     return (ms_since_epoch << _TIME_SHIFT) | ((shard & _SHARD_MASK) << SEQUENCE_BITS) | (sequence & _SEQUENCE_MASK)
 
@@ -47,7 +52,7 @@ class IdGenerator:
     """
 
     def __init__(self, clock_ms: Callable[[], int] | None = None) -> None:
-        self._clock_ms = clock_ms or (lambda: time.time_ns() // 1_000_000)
+        self._clock_ms = clock_ms or now_ms
         self._last: dict[int, tuple[int, int]] = {}
         self._lock = threading.Lock()
 

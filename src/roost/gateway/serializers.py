@@ -60,7 +60,6 @@ class Serializer:
         self.base_url = base_url
         self.render_ttl = render_ttl
         self._accounts: dict[int, tuple[Account, dict[str, Any]]] = {}
-        self._statuses: dict[int, tuple[Status, dict[str, Any]]] = {}
         self._status_bytes: dict[int, tuple[Status, bytes]] = {}
         self._account_bytes: dict[int, tuple[Account, bytes]] = {}
         self._bodies: dict[int, tuple[Status, Account, bytes]] = {}
@@ -123,10 +122,8 @@ class Serializer:
     # -- statuses --------------------------------------------------------------------
 
     def _status_base(self, status: Status) -> dict[str, Any]:
-        memo = self._statuses.get(status.id)
-        if memo is not None and memo[0] is status:
-            return memo[1]
-        data = {
+        """The viewer-independent fields (encoded once by ``_status_prefix``)."""
+        return {
             "id": str(status.id),
             "created_at": iso(status.created_at_ms),
             "edited_at": None,
@@ -156,10 +153,6 @@ class Serializer:
                 else None
             ),
         }
-        if len(self._statuses) > MEMO_LIMIT:
-            self._statuses.clear()
-        self._statuses[status.id] = (status, data)
-        return data
 
     def status(
         self,
@@ -238,7 +231,7 @@ class Serializer:
         memo = self._status_bytes.get(status.id)
         if memo is not None and memo[0] is status:
             return memo[1]
-        data = dict(self._status_base(status))
+        data = self._status_base(status)
         data["mentions"] = [
             {
                 "id": str(a.id),

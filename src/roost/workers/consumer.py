@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from roost.failpoints import Failpoints
 from roost.ports.log import Log, Record
@@ -88,6 +87,3 @@ class Consumer:
 
     async def lag(self) -> int:
         return await self.log.lag(self.group)
-
-    def describe(self) -> dict[str, Any]:
-        return {"group": self.group, "processed": self.processed, "errors": self.errors}

@@ -22,9 +22,6 @@ class MemoryCache:
         self.evictions = 0
 
     async def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
-        return self.get_many_now(keys)
-
-    def get_many_now(self, keys: Iterable[str]) -> dict[str, Any]:
         # The hot path of every read: local names, one clock read, counters in bulk.
         now = time.monotonic()
         items = self._items

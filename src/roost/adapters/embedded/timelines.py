@@ -146,9 +146,6 @@ class SqliteTimelineStore:
         self._built.discard(timeline)
         self._hot.pop(timeline, None)
 
-    def stats(self) -> dict[str, int]:
-        return {"built": len(self._built), "hot": len(self._hot)}
-
     async def close(self) -> None:
         await self.flush()
         self._conn.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
-import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -14,8 +13,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from roost.domain.content import USERNAME_RE
 from roost.domain.entities import Account
+from roost.domain.ids import now_ms
 from roost.errors import NotFound, Unprocessable
 from roost.ports.database import Executor, Row
+from roost.services.batches import execute_per_shard
 from roost.services.cache_aside import get_by_ids
 from roost.services.context import Backends
 from roost.services.outbox import Outbox
@@ -28,10 +29,6 @@ _COLUMNS = (
     " following_count, statuses_count, last_status_at"
 )
 _COUNTERS = frozenset({"followers_count", "following_count", "statuses_count"})
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def _to_account(row: Row) -> Account:
@@ -125,7 +122,7 @@ class AccountsService:
             "INSERT INTO accounts (id, username, username_lower, display_name, display_name_lower,"
             " email, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (account_id, username, username.lower(), display, display.lower(), email,
-             password_hash, _now_ms()),
+             password_hash, now_ms()),
         )
         account = await self.get(account_id)
         assert account is not None
@@ -159,24 +156,23 @@ class AccountsService:
             display = display.strip()[:MAX_DISPLAY_NAME]
             rows.setdefault(self._db.shard_map.physical_for_id(account_id), []).append(
                 (account_id, username, username.lower(), display, display.lower(), email,
-                 password_hash, _now_ms())
+                 password_hash, now_ms())
             )
             for kind, key in (("username", username.lower()), ("email", email)):
                 keys.setdefault(self._db.shard_map.physical_for_key(f"{kind}:{key}"), []).append(
                     (kind, key, account_id)
                 )
-        for physical, key_rows in keys.items():
-            await self._db.shards[physical].execute_many(
-                "INSERT INTO account_directory (kind, key, account_id) VALUES (?, ?, ?)"
-                " ON CONFLICT DO NOTHING",
-                key_rows,
-            )
-        for physical, batch in rows.items():
-            await self._db.shards[physical].execute_many(
-                "INSERT INTO accounts (id, username, username_lower, display_name, display_name_lower,"
-                " email, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                batch,
-            )
+        await execute_per_shard(
+            self._db,
+            "INSERT INTO account_directory (kind, key, account_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            keys,
+        )
+        await execute_per_shard(
+            self._db,
+            "INSERT INTO accounts (id, username, username_lower, display_name, display_name_lower,"
+            " email, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
         found = await self.get_many(created)
         return [found[i] for i in created if i in found]
 
@@ -321,7 +317,7 @@ class AccountsService:
             raise ValueError(counter)
         extra = ", last_status_at = ?" if last_status else ""
         params: tuple[Any, ...] = (delta, delta)
-        params += (_now_ms(), account_id) if last_status else (account_id,)
+        params += (now_ms(), account_id) if last_status else (account_id,)
         await tx.execute(
             f"UPDATE accounts SET {counter} = CASE WHEN {counter} + ? < 0 THEN 0"
             f" ELSE {counter} + ? END{extra} WHERE id = ?",

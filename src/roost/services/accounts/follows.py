@@ -15,6 +15,7 @@ from roost.domain.ids import shard_of
 from roost.domain.pagination import Page
 from roost.errors import Forbidden, NotFound
 from roost.services.accounts.accounts import AccountsService
+from roost.services.batches import execute_per_shard
 from roost.services.context import Backends
 from roost.services.keyset import pairs_page
 from roost.services.outbox import Outbox
@@ -107,18 +108,16 @@ class FollowsService:
             follow_id = self._b.ids.next_id(shard_of(follower))
             following.setdefault(shard_map.physical_for_id(follower), []).append((follower, followee, follow_id))
             followers.setdefault(shard_map.physical_for_id(followee), []).append((followee, follower, follow_id))
-        for physical, batch in following.items():
-            await self._db.shards[physical].execute_many(
-                "INSERT INTO following (account_id, target_id, follow_id) VALUES (?, ?, ?)"
-                " ON CONFLICT DO NOTHING",
-                batch,
-            )
-        for physical, batch in followers.items():
-            await self._db.shards[physical].execute_many(
-                "INSERT INTO followers (account_id, follower_id, follow_id) VALUES (?, ?, ?)"
-                " ON CONFLICT DO NOTHING",
-                batch,
-            )
+        await execute_per_shard(
+            self._db,
+            "INSERT INTO following (account_id, target_id, follow_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            following,
+        )
+        await execute_per_shard(
+            self._db,
+            "INSERT INTO followers (account_id, follower_id, follow_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            followers,
+        )
         for follower in {f for f, _ in pairs}:
             await self._cache.delete(f"fg:{follower}")
         return sum(len(b) for b in following.values())

@@ -4,9 +4,9 @@ client_credentials), revocation, and resolving a bearer token to an Identity."""
 from __future__ import annotations
 
 import secrets
-import time
 
 from roost.domain.entities import Application, Identity, Token
+from roost.domain.ids import now_ms
 from roost.domain.scopes import InvalidScope, expand, is_subset, parse_scopes
 from roost.errors import BadRequest, Forbidden, Unauthorized, Unprocessable
 from roost.ports.database import Row
@@ -24,10 +24,6 @@ class OAuthError(BadRequest):
     def __init__(self, code: str, description: str, status: int = 400) -> None:
         super().__init__(code, error_description=description)
         self.status_code = status
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def _to_app(row: Row) -> Application:
@@ -81,7 +77,7 @@ class OAuthService:
             "INSERT INTO applications (client_id, id, name, website, redirect_uris, scopes,"
             " client_secret, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (app.client_id, app.id, app.name, app.website, "\n".join(app.redirect_uris),
-             " ".join(app.scopes), app.client_secret, _now_ms()),
+             " ".join(app.scopes), app.client_secret, now_ms()),
         )
         await self._db.for_id(app.id).execute(
             "INSERT INTO application_ids (id, client_id) VALUES (?, ?)", (app.id, app.client_id)
@@ -135,7 +131,7 @@ class OAuthService:
             application_id=app.id,
             account_id=account_id,
             scopes=scopes,
-            created_at_ms=_now_ms(),
+            created_at_ms=now_ms(),
         )
         await self._db.for_key(token.token).execute(
             "INSERT INTO tokens (token, application_id, account_id, scopes, created_at)"
@@ -166,7 +162,7 @@ class OAuthService:
         await self._db.for_key(code).execute(
             "INSERT INTO authorization_codes (code, application_id, account_id, scopes,"
             " redirect_uri, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (code, app.id, account_id, " ".join(scopes), redirect_uri, _now_ms() + CODE_LIFETIME_MS),
+            (code, app.id, account_id, " ".join(scopes), redirect_uri, now_ms() + CODE_LIFETIME_MS),
         )
         return code
 
@@ -178,7 +174,7 @@ class OAuthService:
         )
         shard = self._db.for_key(code)
         row = await shard.fetch_one("SELECT * FROM authorization_codes WHERE code = ?", (code,))
-        if row is None or row["application_id"] != app.id or row["expires_at"] < _now_ms():
+        if row is None or row["application_id"] != app.id or row["expires_at"] < now_ms():
             raise invalid
         if redirect_uri is not None and redirect_uri != row["redirect_uri"]:
             raise invalid

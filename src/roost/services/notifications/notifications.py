@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from typing import Any
 
 from roost.domain.entities import Notification
-from roost.domain.ids import shard_of
+from roost.domain.ids import now_ms, shard_of
 from roost.domain.pagination import Page
 from roost.errors import NotFound
 from roost.ports.database import Row
@@ -39,7 +38,7 @@ class NotificationsService:
             "INSERT INTO notifications (id, account_id, type, from_account_id, status_id, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (self._b.ids.next_id(shard_of(recipient)), recipient, type_, from_account_id,
-             status_id or 0, time.time_ns() // 1_000_000),
+             status_id or 0, now_ms()),
         )
         self.created += added
 

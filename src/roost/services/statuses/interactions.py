@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import time
-
 from roost.domain.entities import Identity, Status
-from roost.domain.ids import shard_of
+from roost.domain.ids import now_ms, shard_of
 from roost.domain.pagination import Page
 from roost.errors import Forbidden
 from roost.services.context import Backends
 from roost.services.keyset import pairs_page
 from roost.services.outbox import Outbox
 from roost.services.statuses.statuses import StatusesService
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 class InteractionsService:
@@ -94,7 +88,7 @@ class InteractionsService:
             content="",
             visibility=visibility,
             reblog_of_id=original.id,
-            created_at_ms=_now_ms(),
+            created_at_ms=now_ms(),
         )
         await self._db.for_id(original.id).execute(
             "INSERT INTO reblogs (status_id, account_id, reblog_id) VALUES (?, ?, ?)"

@@ -7,13 +7,12 @@ the log -> return. Fanout, notifications and indexing consume that log.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from typing import Any
 
 from roost.domain.content import mentioned_usernames, render
 from roost.domain.entities import VISIBILITIES, Identity, Status
-from roost.domain.ids import shard_of
+from roost.domain.ids import now_ms, shard_of
 from roost.domain.visibility import can_view, needs_relationship
 from roost.errors import Forbidden, NotFound, Unprocessable
 from roost.ports.database import Row
@@ -35,10 +34,6 @@ _COLUMNS = (
     " in_reply_to_account_id, reblog_of_id, mention_ids, tags, application_id, created_at,"
     " favourites_count, reblogs_count, replies_count"
 )
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def _ids(raw: str) -> tuple[int, ...]:
@@ -277,7 +272,7 @@ class StatusesService:
             in_reply_to_account_id=parent.account_id if parent else None,
             mention_ids=mention_ids,
             tags=tuple(rendered.tags),
-            created_at_ms=_now_ms(),
+            created_at_ms=now_ms(),
         )
         await self._insert(status, identity.application_id, idempotency_key)
         if parent is not None:
@@ -327,7 +322,7 @@ class StatusesService:
             "SELECT status_id, created_at FROM idempotency_keys WHERE account_id = ? AND key = ?",
             (account_id, key),
         )
-        if row is None or row["created_at"] < _now_ms() - IDEMPOTENCY_TTL_MS:
+        if row is None or row["created_at"] < now_ms() - IDEMPOTENCY_TTL_MS:
             return None
         return (await self.get_many([row["status_id"]])).get(row["status_id"])
 
