@@ -28,6 +28,7 @@ class FakeMastodon:
         self.favourites: set[tuple[str, str]] = set()
         self.reblogs: set[tuple[str, str]] = set()
         self.fail_once: set[str] = {"follow"}
+        self.home_reads: list[str] = []
 
     def me(self, request: Request) -> str:
         return self.users[request.headers["authorization"].removeprefix("Bearer ")]
@@ -72,7 +73,12 @@ class FakeMastodon:
             (self.favourites if request.path_params["verb"] == "favourite" else self.reblogs).add(pair)
             return JSONResponse({"id": request.path_params["id"]})
 
+        async def home(request: Request) -> JSONResponse:
+            self.home_reads.append(self.me(request))
+            return JSONResponse([])
+
         return Starlette(routes=[
+            Route("/api/v1/timelines/home", home),
             Route("/api/v1/apps", apps, methods=["POST"]),
             Route("/oauth/token", token, methods=["POST"]),
             Route("/api/v1/accounts", register, methods=["POST"]),
@@ -83,11 +89,12 @@ class FakeMastodon:
         ])
 
 
-def seed(fake: FakeMastodon, plan: GraphPlan) -> BenchState:
+def seed(fake: FakeMastodon, plan: GraphPlan, warm_timelines: bool = True) -> BenchState:
     async def main() -> BenchState:
         transport = httpx.ASGITransport(app=fake.app())
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-            options = SeedOptions(concurrency=8, probe_authors=3, probe_followers=2, celebrity_threshold=None)
+            options = SeedOptions(concurrency=8, probe_authors=3, probe_followers=2, celebrity_threshold=None,
+                                  warm_timelines=warm_timelines)
             return await ApiSeeder(client, plan, options).seed()
 
     return asyncio.run(main())
@@ -110,6 +117,15 @@ def test_seeds_exactly_the_plan() -> None:
     assert state.seed_stats["graph"]["edges"] == len(expected)
     for author, followers in state.fanout_probes.items():
         assert all((ids[f], ids[author]) in fake.follows for f in followers)
+    # Every account's home timeline was read once at the end, so the server has built it.
+    assert sorted(fake.home_reads) == sorted(ids)
+    assert state.seed_stats["timelines"]["done"] == 40
+
+
+def test_cold_timelines_are_left_unread() -> None:
+    fake = FakeMastodon()
+    state = seed(fake, GraphPlan(GraphParams(accounts=6, avg_follows=2, statuses=3, seed=5)), warm_timelines=False)
+    assert fake.home_reads == [] and "timelines" not in state.seed_stats
 
 
 def test_statuses_carry_idempotency_keys() -> None:

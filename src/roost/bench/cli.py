@@ -64,6 +64,9 @@ def _add_seed(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--reblogs-per-status", type=float, default=0.1)
     p.add_argument("--probe-authors", type=int, default=20, help="ordinary authors kept for fanout probes")
     p.add_argument("--probe-followers", type=int, default=10, help="followers sampled per probe author")
+    p.add_argument("--cold-timelines", action="store_true",
+                   help="leave home timelines unbuilt: each reader's first read rebuilds its own "
+                        "(default: build them all at the end, as a server with active users has them)")
     p.set_defaults(func=commands.cmd_seed)
 
 

@@ -62,6 +62,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
         probe_authors=args.probe_authors,
         probe_followers=args.probe_followers,
         celebrity_threshold=None if args.celebrities is not None else args.celebrity_threshold,
+        warm_timelines=not args.cold_timelines,
     )
     plan = GraphPlan(params)
     where = args.target or args.data_dir

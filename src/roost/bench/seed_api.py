@@ -45,6 +45,9 @@ class SeedOptions:
     celebrity_threshold: int | None = None
     retries: int = 5
     timeout_s: float = 60.0
+    # Build every seeded account's home timeline at the end, as a server with
+    # active users has them; otherwise each reader's first read rebuilds it.
+    warm_timelines: bool = True
 
 
 def status_sample(ids: list[str], limit: int) -> list[str]:
@@ -90,6 +93,12 @@ class ApiSeeder:
         for kind, pairs in (("favourites", self._plan.favourites()), ("reblogs", self._plan.reblogs())):
             stats[kind] = await self._interactions(kind, pairs)
 
+        if self._opts.warm_timelines:
+            progress = Progress("home timelines", params.accounts)
+            await run_bounded(self._accounts.values(), lambda a: self._read_home(a, progress),
+                              self._opts.concurrency)
+            stats["timelines"] = progress.finish()
+
         ids = [self._status_ids[i] for i in sorted(self._status_ids)]
         return BenchState(
             params=params,
@@ -115,6 +124,10 @@ class ApiSeeder:
             "client_secret": self._client_secret, "scope": SCOPES,
         })
         self._app_token = token["access_token"]
+
+    async def _read_home(self, account: SeededAccount, progress: Progress) -> None:
+        response = await self._send("GET", "/api/v1/timelines/home?limit=1", token=account.token)
+        progress.tick(response.status_code == 200)
 
     async def _register(self, index: int, progress: Progress) -> None:
         plan = self._plan

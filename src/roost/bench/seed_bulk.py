@@ -131,6 +131,14 @@ class BulkSeeder:
             progress.tick(n=consumer.processed - before)
             stats[f"drain_{consumer.group}"] = progress.finish()
 
+        if self._opts.warm_timelines:
+            timelines = self._c.need("timelines")
+            progress = Progress("home timelines", len(self._ids))
+            for account_id in self._ids:
+                await timelines.rebuild_home(account_id)
+                progress.tick()
+            stats["timelines"] = progress.finish()
+
         ids = [str(self._status_ids[i]) for i in sorted(self._status_ids)]
         return BenchState(
             params=params,

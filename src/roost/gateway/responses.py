@@ -10,4 +10,6 @@ from starlette.responses import Response
 
 
 def json_response(content: Any, status_code: int = 200, headers: Mapping[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(content), status_code, headers=headers, media_type="application/json")
+    """``content`` encoded, or sent as is if it is already JSON bytes."""
+    body = content if isinstance(content, bytes) else orjson.dumps(content)
+    return Response(body, status_code, headers=headers, media_type="application/json")

@@ -17,29 +17,57 @@ from roost.domain.content import plain_note_to_html
 from roost.domain.entities import Account, Application, Notification, Relationship, Status, Token
 
 MEMO_LIMIT = 100_000
-_VIEWER_DEFAULTS = b',"muted":false,"bookmarked":false,"pinned":false,"filtered":[]'
-_FLAGS = {
-    (fav, reb): (
-        b',"favourited":' + (b"true" if fav else b"false")
-        + b',"reblogged":' + (b"true" if reb else b"false") + _VIEWER_DEFAULTS
-    )
-    for fav in (False, True)
-    for reb in (False, True)
-}
 MASTODON_VERSION = "4.3.0"
 
-
-# A rendered status: its head (everything but the viewer's flags and the closing
-# brace) and, for a reblog, the nested original's head.
-_Parts = tuple[bytes, bytes | None]
+_VIEWER_DEFAULTS = b',"muted":false,"bookmarked":false,"pinned":false,"filtered":[]'
 
 
-def flags_for(status: Status, favourited: set[int] | None, reblogged: set[int] | None) -> bytes:
-    """The viewer-specific fields of a status (none for anonymous callers)."""
+def _flags(favourited: bool, reblogged: bool) -> bytes:
+    return (
+        b',"favourited":' + (b"true" if favourited else b"false")
+        + b',"reblogged":' + (b"true" if reblogged else b"false") + _VIEWER_DEFAULTS
+    )
+
+
+# What follows a rendered status's head: the viewer's flags and the closing brace
+# (twice for a reblog, whose nested original carries the same flags as its
+# wrapper), indexed by [reblog][flags]; flags 0 is an anonymous caller's (none),
+# 1 + favourited + 2 * reblogged a user's.
+TAILS: tuple[tuple[bytes, ...], tuple[bytes, ...]] = tuple(  # type: ignore[assignment]
+    tuple(
+        (flags + b"}") * (2 if reblog else 1)
+        for flags in (b"", _flags(False, False), _flags(True, False), _flags(False, True), _flags(True, True))
+    )
+    for reblog in (False, True)
+)
+
+
+def flags_index(status: Status, favourited: set[int] | None, reblogged: set[int] | None) -> int:
+    """Which of ``TAILS`` a status gets (0: anonymous callers)."""
     if favourited is None or reblogged is None:
-        return b""
+        return 0
     target = status.reblog_of_id or status.id
-    return _FLAGS[(target in favourited, target in reblogged)]
+    return 1 + (target in favourited) + 2 * (target in reblogged)
+
+
+class RenderedStatus:
+    """A status encoded once, everything but its tail (see ``TAILS``), with the
+    records it was rendered from: it is valid while they are the current ones."""
+
+    __slots__ = ("author", "checked_at", "head", "original", "original_author", "reblog", "status")
+
+    def __init__(self, status: Status, author: Account, original: Status | None,
+                 original_author: Account | None, head: bytes, checked_at: float) -> None:
+        self.status = status
+        self.author = author
+        self.original = original
+        self.original_author = original_author
+        self.head = head
+        self.reblog = original is not None
+        self.checked_at = checked_at
+
+    def tail(self, flags: int) -> bytes:
+        return TAILS[self.reblog][flags]
 
 
 def iso(ms: int) -> str:
@@ -62,8 +90,7 @@ class Serializer:
         self._accounts: dict[int, tuple[Account, dict[str, Any]]] = {}
         self._status_bytes: dict[int, tuple[Status, bytes]] = {}
         self._account_bytes: dict[int, tuple[Account, bytes]] = {}
-        self._bodies: dict[int, tuple[Status, Account, bytes]] = {}
-        self._recent: dict[int, tuple[float, Status, _Parts]] = {}
+        self._rendered: dict[int, RenderedStatus] = {}
 
     # -- accounts --------------------------------------------------------------------
 
@@ -154,70 +181,49 @@ class Serializer:
             ),
         }
 
-    def status(
-        self,
-        status: Status,
-        accounts: dict[int, Account],
-        reblogs: dict[int, Status],
-        favourited: set[int] | None = None,
-        reblogged: set[int] | None = None,
-    ) -> orjson.Fragment | None:
-        """The Status entity as pre-encoded JSON; None if its author (or original) is gone.
+    def fresh(self, status: Status, now: float) -> RenderedStatus | None:
+        """``status`` as rendered less than ``render_ttl`` seconds ago, if the status
+        itself has not changed since: lets a timeline page skip re-reading authors
+        and reblogged originals (whose counters may then be that much older)."""
+        entry = self._rendered.get(status.id)
+        if (self.render_ttl <= 0 or entry is None or entry.status is not status
+                or entry.checked_at + self.render_ttl < now):
+            return None
+        return entry
 
-        Timelines spend most of their time here, so the viewer-independent part of
-        each status and account is encoded once and spliced (orjson.Fragment), and
-        only the viewer's flags are added per request.
-        """
+    def render(
+        self, status: Status, accounts: dict[int, Account], originals: dict[int, Status], now: float
+    ) -> RenderedStatus | None:
+        """The Status entity, encoded (orjson) once per version of the records it is
+        made of, so that a page only splices bytes; None if its author (or
+        reblogged original, or that one's author) is gone."""
         author = accounts.get(status.account_id)
         if author is None:
             return None
-        nested = None
+        original = original_author = None
         if status.reblog_of_id is not None:
-            original = reblogs.get(status.reblog_of_id)
-            if original is None or original.account_id not in accounts:
+            original = originals.get(status.reblog_of_id)
+            original_author = accounts.get(original.account_id) if original is not None else None
+            if original is None or original_author is None:
                 return None
-            nested = self._original_body(original, accounts[original.account_id], accounts)
-            head = b"".join((self._status_prefix(status, accounts), b',"account":', self.account_json(author)))
+        entry = self._rendered.get(status.id)
+        if (entry is not None and entry.status is status and entry.author is author
+                and entry.original is original and entry.original_author is original_author):
+            entry.checked_at = now
+            return entry
+        head = self._status_prefix(status, accounts) + b',"account":' + self.account_json(author)
+        if original is None:
+            head += b',"reblog":null'
         else:
-            head = self._original_body(status, author, accounts)
-        parts = (head, nested)
-        if self.render_ttl > 0:
-            if len(self._recent) > MEMO_LIMIT:
-                self._recent.clear()
-            self._recent[status.id] = (time.monotonic() + self.render_ttl, status, parts)
-        return self.assemble(parts, flags_for(status, favourited, reblogged))
-
-    def recent(self, status: Status, now: float) -> _Parts | None:
-        """The viewer-independent parts of ``status`` rendered less than ``render_ttl``
-        seconds ago, if the status itself has not changed since: lets a timeline page
-        skip re-reading authors and reblogged originals (whose counters may then be
-        up to ``render_ttl`` seconds old)."""
-        entry = self._recent.get(status.id)
-        if entry is None or entry[1] is not status or entry[0] < now:
-            return None
-        return entry[2]
-
-    @staticmethod
-    def assemble(parts: _Parts, flags: bytes) -> orjson.Fragment:
-        head, nested = parts
-        if nested is None:
-            return orjson.Fragment(head + flags + b"}")
-        # A reblog's nested original carries the same viewer flags as its wrapper.
-        return orjson.Fragment(b"".join((head, b',"reblog":', nested, flags, b"}", flags, b"}")))
-
-    def _original_body(self, status: Status, author: Account, accounts: dict[int, Account]) -> bytes:
-        """Everything but the viewer's flags and the closing brace, memoised per
-        (status, author) objects."""
-        memo = self._bodies.get(status.id)
-        if memo is not None and memo[0] is status and memo[1] is author:
-            return memo[2]
-        body = b"".join((
-            self._status_prefix(status, accounts), b',"account":', self.account_json(author), b',"reblog":null',
-        ))
-        if len(self._bodies) > MEMO_LIMIT:
-            self._bodies.clear()
-        self._bodies[status.id] = (status, author, body)
-        return body
+            assert original_author is not None
+            head = b"".join((
+                head, b',"reblog":', self._status_prefix(original, accounts),
+                b',"account":', self.account_json(original_author), b',"reblog":null',
+            ))
+        if len(self._rendered) > MEMO_LIMIT:
+            self._rendered.clear()
+        entry = self._rendered[status.id] = RenderedStatus(status, author, original, original_author, head, now)
+        return entry
 
     def needs_mentions(self, status: Status) -> bool:
         """True when rendering ``status`` will read its mentioned accounts."""

@@ -114,7 +114,7 @@ async def account_statuses(call: Call) -> Response:
         account_id, call.viewer_id, page, exclude_replies=exclude_replies, exclude_reblogs=exclude_reblogs,
         tagged=(p.string("tagged") or "").strip().lstrip("#") or None,
     )
-    return call.paged(await call.statuses_json(statuses), [s.id for s in statuses])
+    return call.paged(await call.statuses_body(statuses), [s.id for s in statuses])
 
 
 async def _follow_list(call: Call, direction: str) -> Response:

@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from roost.domain.entities import Notification
 from roost.errors import NotFound
-from roost.gateway.context import Call
+from roost.gateway.context import Call, fragment
 from roost.gateway.endpoints import PAGE_PARAMS, Param
 from roost.gateway.routes.table import TABLE
 
@@ -27,10 +27,12 @@ async def _render(call: Call, notifications: list[Notification]) -> list[dict[st
         account = accounts.get(n.from_account_id)
         if account is None:
             continue
-        status = rendered.get(n.status_id) if n.status_id else None
-        if n.status_id and status is None:
+        parts = rendered.get(n.status_id) if n.status_id else None
+        if n.status_id and parts is None:
             continue  # the status is gone or no longer visible
-        out.append(call.serializer.notification(n, call.serializer.account(account), status))
+        out.append(call.serializer.notification(
+            n, call.serializer.account(account), fragment(parts) if parts else None
+        ))
     return out
 
 

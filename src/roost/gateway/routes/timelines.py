@@ -13,8 +13,8 @@ from roost.gateway.routes.table import TABLE
            scope="read:statuses", tag="timelines", params=PAGE_PARAMS)
 async def home(call: Call) -> Response:
     statuses = await call.services.need("timelines").home(call.user_id, call.page())
-    rendered = await call.statuses_json(statuses, reuse_recent=True)
-    return call.paged(rendered, [s.id for s in statuses])
+    body = await call.statuses_body(statuses, reuse_recent=True)
+    return call.paged(body, [s.id for s in statuses])
 
 
 @TABLE.add("GET", "/api/v1/timelines/public", "Public statuses (all are local here)", auth="optional",
@@ -29,4 +29,4 @@ async def public(call: Call) -> Response:
         call.page()
         return call.json([])
     statuses = await call.services.need("timelines").public(call.page())
-    return call.paged(await call.statuses_json(statuses), [s.id for s in statuses])
+    return call.paged(await call.statuses_body(statuses), [s.id for s in statuses])
