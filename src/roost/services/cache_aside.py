@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from typing import Any, TypeVar
 
 from roost.domain.shards import ShardMap
@@ -13,26 +13,23 @@ Loader = Callable[[int, list[int]], Awaitable[dict[int, T]]]
 
 
 async def get_by_ids(
-    cache: Cache, prefix: str, ids: Iterable[int], shard_map: ShardMap, load: Loader[T]
+    cache: Cache, kind: str, ids: Iterable[int], shard_map: ShardMap, load: Loader[T]
 ) -> dict[int, T]:
     """Records by id; ``load(physical shard, ids)`` reads the misses of one shard."""
-    wanted = list(dict.fromkeys(ids))
-    keys = [prefix + str(i) for i in wanted]
-    cached = await cache.get_many(keys)
-    found: dict[int, T] = {}
+    if not isinstance(ids, Collection):
+        ids = list(ids)
+    found: dict[int, T] = await cache.get_records(kind, ids)
+    if len(found) == len(ids):
+        return found  # every one cached (the common case): nothing more to look at
     missing: dict[int, list[int]] = {}
-    for record_id, key in zip(wanted, keys, strict=True):
-        hit = cached.get(key)
-        if hit is not None:
-            found[record_id] = hit
-        else:
+    for record_id in dict.fromkeys(ids):
+        if record_id not in found:
             missing.setdefault(shard_map.physical_for_id(record_id), []).append(record_id)
     if missing:
-        fresh: dict[str, Any] = {}
+        fresh: dict[int, Any] = {}
         for physical, batch in missing.items():
-            for record_id, record in (await load(physical, batch)).items():
-                found[record_id] = record
-                fresh[prefix + str(record_id)] = record
+            fresh.update(await load(physical, batch))
+        found.update(fresh)
         if fresh:
-            await cache.set_many(fresh)
+            await cache.set_records(kind, fresh)
     return found

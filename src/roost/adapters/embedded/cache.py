@@ -2,65 +2,115 @@
 
 Values are kept as the Python objects given (no serialisation), so callers
 must treat what they get back as read-only.
+
+Records by id live in one table per kind, keyed by the integer id itself, so
+that the hottest reads (20 statuses of a timeline page) build no key strings.
+Recency is approximate, as in Redis: an entry read while it is among the
+newer half of the cache is not moved, which saves most of the LRU upkeep on
+hot entries while still never evicting them.
 """
 
 from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
+
+# (expires at, value, insertion stamp)
+_Entry = tuple[float, Any, int]
+_PLAIN = ""  # the table of string keys
 
 
 class MemoryCache:
     def __init__(self, max_items: int = 100_000, default_ttl: float = 300.0) -> None:
-        self._items: OrderedDict[str, tuple[float, Any]] = OrderedDict()
+        self._tables: dict[str, OrderedDict[Hashable, _Entry]] = {_PLAIN: OrderedDict()}
         self._max_items = max_items
         self._default_ttl = default_ttl
+        self._size = 0
+        self._stamp = 0
         self.hits = 0
         self.misses = 0
         self.evictions = 0
 
+    # -- the port ------------------------------------------------------------------
+
     async def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
-        # The hot path of every read: local names, one clock read, counters in bulk.
-        now = time.monotonic()
-        items = self._items
-        get = items.get
-        touch = items.move_to_end
-        found: dict[str, Any] = {}
-        asked = 0
-        for key in keys:
-            asked += 1
-            entry = get(key)
-            if entry is None:
-                continue
-            if entry[0] >= now:
-                touch(key)
-                found[key] = entry[1]
-            else:
-                del items[key]
-        self.hits += len(found)
-        self.misses += asked - len(found)
-        return found
+        return self._get(self._tables[_PLAIN], keys)
 
     async def set_many(self, items: Mapping[str, Any], ttl: float | None = None) -> None:
-        expires = time.monotonic() + (self._default_ttl if ttl is None else ttl)
-        store = self._items
-        for key, value in items.items():
-            store[key] = (expires, value)
-            store.move_to_end(key)
-        while len(store) > self._max_items:
-            store.popitem(last=False)
-            self.evictions += 1
+        self._set(_PLAIN, items, ttl)
 
     async def delete(self, *keys: str) -> None:
-        for key in keys:
-            self._items.pop(key, None)
+        self._delete(_PLAIN, keys)
+
+    async def get_records(self, kind: str, ids: Iterable[int]) -> dict[int, Any]:
+        table = self._tables.get(kind)
+        return {} if table is None else self._get(table, ids)
+
+    async def set_records(self, kind: str, records: Mapping[int, Any], ttl: float | None = None) -> None:
+        self._set(kind, records, ttl)
+
+    async def delete_records(self, kind: str, *ids: int) -> None:
+        self._delete(kind, ids)
 
     def stats(self) -> dict[str, int]:
         return {
             "hits": self.hits,
             "misses": self.misses,
             "evictions": self.evictions,
-            "size": len(self._items),
+            "size": self._size,
         }
+
+    # -- one implementation for both kinds of key --------------------------------
+
+    def _get(self, table: OrderedDict[Any, _Entry], keys: Iterable[Any]) -> dict[Any, Any]:
+        # The hot path of every read: local names, one clock read, counters in bulk.
+        now = time.monotonic()
+        get = table.get
+        old = self._stamp - self._max_items // 2
+        found: dict[Any, Any] = {}
+        asked = 0
+        for key in keys:
+            asked += 1
+            entry = get(key)
+            if entry is None:
+                continue
+            if entry[0] < now:
+                del table[key]
+                self._size -= 1
+                continue
+            found[key] = entry[1]
+            if entry[2] <= old:
+                self._stamp += 1
+                table[key] = (entry[0], entry[1], self._stamp)
+                table.move_to_end(key)
+        self.hits += len(found)
+        self.misses += asked - len(found)
+        return found
+
+    def _set(self, kind: str, items: Mapping[Any, Any], ttl: float | None) -> None:
+        expires = time.monotonic() + (self._default_ttl if ttl is None else ttl)
+        table = self._tables.get(kind)
+        if table is None:
+            table = self._tables[kind] = OrderedDict()
+        for key, value in items.items():
+            self._stamp += 1
+            if key not in table:
+                self._size += 1
+            table[key] = (expires, value, self._stamp)
+            table.move_to_end(key)
+        while self._size > self._max_items:
+            # The oldest entry of all is the oldest first entry of some table.
+            oldest = min((t for t in self._tables.values() if t), key=lambda t: next(iter(t.values()))[2])
+            oldest.popitem(last=False)
+            self._size -= 1
+            self.evictions += 1
+
+    def _delete(self, kind: str, keys: Iterable[Any]) -> None:
+        table = self._tables.get(kind)
+        if table is None:
+            return
+        for key in keys:
+            if table.pop(key, None) is not None:
+                self._size -= 1

@@ -220,7 +220,7 @@ class AccountsService:
 
     async def get_many(self, ids: Iterable[int]) -> dict[int, Account]:
         """Accounts by id, cache-aside; misses are batched into one query per shard."""
-        return await get_by_ids(self._cache, "a:", ids, self._db.shard_map, self._load)
+        return await get_by_ids(self._cache, "a", ids, self._db.shard_map, self._load)
 
     async def _load(self, physical: int, ids: list[int]) -> dict[int, Account]:
         marks = ",".join("?" * len(ids))
@@ -304,7 +304,7 @@ class AccountsService:
             await self._db.for_id(account_id).execute(
                 f"UPDATE accounts SET {', '.join(sets)} WHERE id = ?", (*params, account_id)
             )
-            await self._cache.delete(f"a:{account_id}")
+            await self._cache.delete_records("a", account_id)
         return await self.require(account_id)
 
     async def bump_in(
@@ -328,7 +328,7 @@ class AccountsService:
         """Drop the cached account; when its follower count moved, re-check whether it is
         a celebrity. A demotion is published, since its followers' home timelines lack
         the statuses it posted while it was merged at read time."""
-        await self._cache.delete(f"a:{account_id}")
+        await self._cache.delete_records("a", account_id)
         if not followers:
             return
         account = await self.get(account_id)
@@ -366,7 +366,7 @@ class AccountsService:
             await shard.execute("DELETE FROM tokens WHERE account_id = ?", (account_id,))
             await self._cache.delete(*(f"t:{r['token']}" for r in rows))
         await self._db.for_id(account_id).execute("DELETE FROM accounts WHERE id = ?", (account_id,))
-        await self._cache.delete(f"a:{account_id}")
+        await self._cache.delete_records("a", account_id)
         self._celebrities.discard(account_id)
         return account
 

@@ -98,7 +98,7 @@ class StatusesService:
 
     async def get_many(self, ids: Iterable[int]) -> dict[int, Status]:
         """Statuses by id, cache-aside; misses are batched into one query per shard."""
-        return await get_by_ids(self._cache, "s:", ids, self._db.shard_map, self._load)
+        return await get_by_ids(self._cache, "s", ids, self._db.shard_map, self._load)
 
     async def _load(self, physical: int, ids: list[int]) -> dict[int, Status]:
         marks = ",".join("?" * len(ids))
@@ -332,7 +332,7 @@ class StatusesService:
             f" ELSE {counter} + ? END WHERE id = ?",
             (delta, delta, status_id),
         )
-        await self._cache.delete(f"s:{status_id}")
+        await self._cache.delete_records("s", status_id)
 
     # -- deleting --------------------------------------------------------------------
 
@@ -355,7 +355,8 @@ class StatusesService:
                      "visibility": status.visibility, "mention_ids": list(status.mention_ids),
                      "reblog_of_id": status.reblog_of_id},
                 )
-        await self._cache.delete(f"s:{status.id}", f"recent:{status.account_id}")
+        await self._cache.delete_records("s", status.id)
+        await self._cache.delete(f"recent:{status.account_id}")
         if not removed:
             return
         await self._accounts.counters_changed(status.account_id)
