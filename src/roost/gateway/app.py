@@ -120,7 +120,10 @@ class Gateway:
 
 
 def _bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization")
+    # From the raw ASGI headers (names arrive lower-cased): building Starlette's
+    # Headers for one lookup cost more than the lookup.
+    raw: list[tuple[bytes, bytes]] = request.scope["headers"]
+    header = next((v.decode("latin-1") for k, v in raw if k == b"authorization"), None)
     if header:
         scheme, _, value = header.partition(" ")
         if scheme.lower() == "bearer" and value.strip():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,7 @@ from roost.errors import NotFound, Unprocessable
 from roost.gateway.links import link_header
 from roost.gateway.params import Params
 from roost.gateway.responses import json_response
-from roost.gateway.serializers import RenderedStatus, Serializer, flags_index
+from roost.gateway.serializers import TAILS, RenderedStatus, Serializer, flags_index
 from roost.runtime.container import Container
 
 # A rendered status: its encoded head and the tail carrying the viewer's flags.
@@ -82,27 +83,31 @@ class Call:
         )
         return json_response(items, headers=headers)
 
-    async def render_statuses(
-        self, statuses: Iterable[Status], *, reuse_recent: bool = False
-    ) -> dict[int, Rendered]:
-        """Each status as its encoded (head, tail): authors, mentions, reblogged
-        originals and the viewer's flags hydrated in batches.
+    async def _render(
+        self, statuses: list[Status], reuse_recent: bool
+    ) -> tuple[dict[int, RenderedStatus], AbstractSet[int] | None, AbstractSet[int] | None]:
+        """Each status's rendered entry (authors, mentions and reblogged originals
+        hydrated in batches), and the viewer's favourited and reblogged sets.
 
         With ``reuse_recent`` (the home timeline, already eventually consistent
         through fanout), statuses rendered within the last ``render_cache_seconds``
         are reused without reading their authors and originals again."""
-        statuses = list(statuses)
         svc = self.services
         serializer = self.serializer
         now = time.monotonic()
         entries: dict[int, RenderedStatus] = {}
         stale = []
-        for s in statuses:
-            entry = serializer.fresh(s, now) if reuse_recent else None
-            if entry is None:
-                stale.append(s)
-            else:
-                entries[s.id] = entry
+        if reuse_recent and serializer.render_ttl > 0:
+            memo = serializer.rendered_memo
+            checked_after = now - serializer.render_ttl
+            for s in statuses:
+                entry = memo.get(s.id)
+                if entry is not None and entry.status is s and entry.checked_at >= checked_after:
+                    entries[s.id] = entry
+                else:
+                    stale.append(s)
+        else:
+            stale = statuses
         if stale:
             originals: dict[int, Status] = {}
             originals_ids = [s.reblog_of_id for s in stale if s.reblog_of_id is not None]
@@ -119,10 +124,18 @@ class Call:
                 rendered = serializer.render(s, accounts, originals, now)
                 if rendered is not None:
                     entries[s.id] = rendered
-        favourited = reblogged = None
-        if self.viewer_id is not None:
-            targets = [s.reblog_of_id or s.id for s in statuses]
-            favourited, reblogged = await svc.need("statuses").viewer_flags(self.viewer_id, targets)
+        if self.viewer_id is None or not entries:
+            return entries, None, None
+        targets = [s.reblog_of_id or s.id for s in statuses]
+        favourited, reblogged = await svc.need("statuses").viewer_flags(self.viewer_id, targets)
+        return entries, favourited, reblogged
+
+    async def render_statuses(
+        self, statuses: Iterable[Status], *, reuse_recent: bool = False
+    ) -> dict[int, Rendered]:
+        """Each status as its encoded (head, tail), the tail carrying the viewer's flags."""
+        statuses = list(statuses)
+        entries, favourited, reblogged = await self._render(statuses, reuse_recent)
         return {
             s.id: (entry.head, entry.tail(flags_index(s, favourited, reblogged)))
             for s in statuses
@@ -136,19 +149,28 @@ class Call:
         rendered = await self.render_statuses(statuses, reuse_recent=reuse_recent)
         return [fragment(rendered[s.id]) for s in statuses if s.id in rendered]
 
-    async def statuses_body(self, statuses: Sequence[Status], *, reuse_recent: bool = False) -> bytes:
+    async def statuses_body(self, statuses: list[Status], *, reuse_recent: bool = False) -> bytes:
         """The JSON array of ``statuses``, spliced from their encoded parts in one
-        join (the home timeline's hot path: no per-status copies, no encoder)."""
-        rendered = await self.render_statuses(statuses, reuse_recent=reuse_recent)
+        join: the timelines' hot path (no per-status copies, no encoder)."""
+        entries, favourited, reblogged = await self._render(statuses, reuse_recent)
         pieces: list[bytes] = []
+        append = pieces.append
         for s in statuses:
-            parts = rendered.get(s.id)
-            if parts is not None:
-                pieces += (b",", *parts)
+            entry = entries.get(s.id)
+            if entry is None:
+                continue
+            if favourited is None or reblogged is None:
+                flags = 0
+            else:
+                target = s.reblog_of_id or s.id
+                flags = 1 + (target in favourited) + 2 * (target in reblogged)
+            append(b",")
+            append(entry.head)
+            append(TAILS[entry.reblog][flags])
         if not pieces:
             return b"[]"
         pieces[0] = b"["
-        pieces.append(b"]")
+        append(b"]")
         return b"".join(pieces)
 
     async def status_json(self, status: Status) -> orjson.Fragment:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from urllib.parse import quote
 
 _CARRIED = frozenset((
@@ -13,14 +14,20 @@ def link_header(path: str, query: list[tuple[str, str]], base_url: str, newest: 
                 oldest: int | None, prev_param: str = "min_id", include_next: bool = True) -> dict[str, str]:
     if newest is None or oldest is None:
         return {}
-    # Built by hand rather than with urlencode: this runs on every timeline page.
+    url = _url_prefix(base_url, path, tuple(query))
+    prev = f'<{url}{prev_param}={newest}>; rel="prev"'
+    if not include_next:
+        return {"Link": prev}
+    return {"Link": f'<{url}max_id={oldest}>; rel="next", {prev}'}
+
+
+@functools.lru_cache(maxsize=4096)
+def _url_prefix(base_url: str, path: str, query: tuple[tuple[str, str], ...]) -> str:
+    """The page's URL with the parameters a Link carries over, ready for a cursor
+    (memoised: timelines are read with the same few query strings again and again)."""
     carried = "".join(
         f"{quote(k, safe='[]')}={quote(v, safe='')}&"
         for k, v in query
         if k in _CARRIED or k.endswith("[]")
     )
-    url = f"{base_url}{path}?{carried}"
-    prev = f'<{url}{prev_param}={newest}>; rel="prev"'
-    if not include_next:
-        return {"Link": prev}
-    return {"Link": f'<{url}max_id={oldest}>; rel="next", {prev}'}
+    return f"{base_url}{path}?{carried}"

@@ -4,6 +4,7 @@ ids as strings). Wrong types are a 422 with Mastodon's error body, never a 500."
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 from urllib.parse import parse_qsl
@@ -20,6 +21,12 @@ _TRUE = {"1", "true", "t", "yes", "on"}
 _FALSE = {"0", "false", "f", "no", "off", ""}
 
 
+@functools.lru_cache(maxsize=4096)
+def _parse_query(raw: bytes) -> tuple[tuple[str, str], ...]:
+    # Memoised: clients repeat the same few query strings (limit=20, ...).
+    return tuple(parse_qsl(raw.decode("latin-1"), keep_blank_values=True))
+
+
 class Params:
     def __init__(self, values: dict[str, Any], query: list[tuple[str, str]] | None = None) -> None:
         self._values = values
@@ -29,7 +36,7 @@ class Params:
     async def from_request(cls, request: Request, max_bytes: int) -> Params:
         values: dict[str, Any] = {}
         raw_query = request.scope["query_string"]
-        query = parse_qsl(raw_query.decode("latin-1"), keep_blank_values=True) if raw_query else []
+        query = list(_parse_query(raw_query)) if raw_query else []
         for key, value in query:
             _add(values, key, value)
         if request.method in ("POST", "PUT", "PATCH", "DELETE"):

@@ -8,6 +8,7 @@ so an identity check tells whether the memo is still valid.
 from __future__ import annotations
 
 import time
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 import orjson
@@ -42,7 +43,9 @@ TAILS: tuple[tuple[bytes, ...], tuple[bytes, ...]] = tuple(  # type: ignore[assi
 )
 
 
-def flags_index(status: Status, favourited: set[int] | None, reblogged: set[int] | None) -> int:
+def flags_index(
+    status: Status, favourited: AbstractSet[int] | None, reblogged: AbstractSet[int] | None
+) -> int:
     """Which of ``TAILS`` a status gets (0: anonymous callers)."""
     if favourited is None or reblogged is None:
         return 0
@@ -90,7 +93,7 @@ class Serializer:
         self._accounts: dict[int, tuple[Account, dict[str, Any]]] = {}
         self._status_bytes: dict[int, tuple[Status, bytes]] = {}
         self._account_bytes: dict[int, tuple[Account, bytes]] = {}
-        self._rendered: dict[int, RenderedStatus] = {}
+        self.rendered_memo: dict[int, RenderedStatus] = {}
 
     # -- accounts --------------------------------------------------------------------
 
@@ -181,16 +184,6 @@ class Serializer:
             ),
         }
 
-    def fresh(self, status: Status, now: float) -> RenderedStatus | None:
-        """``status`` as rendered less than ``render_ttl`` seconds ago, if the status
-        itself has not changed since: lets a timeline page skip re-reading authors
-        and reblogged originals (whose counters may then be that much older)."""
-        entry = self._rendered.get(status.id)
-        if (self.render_ttl <= 0 or entry is None or entry.status is not status
-                or entry.checked_at + self.render_ttl < now):
-            return None
-        return entry
-
     def render(
         self, status: Status, accounts: dict[int, Account], originals: dict[int, Status], now: float
     ) -> RenderedStatus | None:
@@ -206,7 +199,7 @@ class Serializer:
             original_author = accounts.get(original.account_id) if original is not None else None
             if original is None or original_author is None:
                 return None
-        entry = self._rendered.get(status.id)
+        entry = self.rendered_memo.get(status.id)
         if (entry is not None and entry.status is status and entry.author is author
                 and entry.original is original and entry.original_author is original_author):
             entry.checked_at = now
@@ -220,9 +213,9 @@ class Serializer:
                 head, b',"reblog":', self._status_prefix(original, accounts),
                 b',"account":', self.account_json(original_author), b',"reblog":null',
             ))
-        if len(self._rendered) > MEMO_LIMIT:
-            self._rendered.clear()
-        entry = self._rendered[status.id] = RenderedStatus(status, author, original, original_author, head, now)
+        if len(self.rendered_memo) > MEMO_LIMIT:
+            self.rendered_memo.clear()
+        entry = self.rendered_memo[status.id] = RenderedStatus(status, author, original, original_author, head, now)
         return entry
 
     def needs_mentions(self, status: Status) -> bool:
