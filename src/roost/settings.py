@@ -31,6 +31,9 @@ class Settings:
     # On home timelines, a rendered status is reused for this long without re-reading
     # its author and reblogged original, whose counters there may lag by as much (0: off).
     render_cache_seconds: float = 1.0
+    # Home timeline pages kept as sent, reused while none of their statuses nor the
+    # viewer's favourites and reblogs changed (within render_cache_seconds; 0: off).
+    page_memo_pages: int = 1024
     max_status_chars: int = 500
     max_body_bytes: int = 1_048_576
     # Mastodon exempts loopback from its rate limits; so do we unless told otherwise.

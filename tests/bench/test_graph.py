@@ -107,6 +107,19 @@ def test_interactions_are_unique_and_never_on_own_statuses() -> None:
     assert len(list(p.favourites())) == 400  # favourites_per_status = 1.0
 
 
+def test_reblogs_follow_their_originals_interleaved_with_new_statuses() -> None:
+    p = plan(statuses=4000)
+    schedule = p.reblog_schedule()
+    assert schedule == plan(statuses=4000).reblog_schedule()  # deterministic
+    scheduled = [(after, pair) for after, pairs in schedule.items() for pair in pairs]
+    assert sorted(pair for _, pair in scheduled) == sorted(p.reblogs())
+    assert all(pair[1] < after < 4000 for after, pair in scheduled)
+    delays = [after - pair[1] for after, pair in scheduled]
+    assert 25 < statistics.mean(delays) < 75  # REBLOG_DELAY on average, for those not cut off at the end
+    # Spread through the whole run, not bunched after the last status.
+    assert len({after // 500 for after, _ in scheduled}) == 8
+
+
 def test_dense_graph_does_not_spin() -> None:
     p = GraphPlan(GraphParams(accounts=10, avg_follows=100, statuses=0, seed=1))
     sizes = [len(followees) for _, followees in p.iter_follows()]

@@ -29,6 +29,7 @@ class FakeMastodon:
         self.reblogs: set[tuple[str, str]] = set()
         self.fail_once: set[str] = {"follow"}
         self.home_reads: list[str] = []
+        self.events: list[str] = []  # "post" and "reblog", in the order they arrived
 
     def me(self, request: Request) -> str:
         return self.users[request.headers["authorization"].removeprefix("Bearer ")]
@@ -66,11 +67,15 @@ class FakeMastodon:
                 sid = str(next(self.ids))
                 self.statuses[sid] = self.me(request)
                 self.idempotency[key] = sid
+                self.events.append("post")
             return JSONResponse({"id": self.idempotency[key]})
 
         async def interact(request: Request) -> JSONResponse:
             pair = (self.me(request), request.path_params["id"])
             (self.favourites if request.path_params["verb"] == "favourite" else self.reblogs).add(pair)
+            if request.path_params["verb"] == "reblog":
+                assert request.path_params["id"] in self.statuses  # never before its original
+                self.events.append("reblog")
             return JSONResponse({"id": request.path_params["id"]})
 
         async def home(request: Request) -> JSONResponse:
@@ -126,6 +131,14 @@ def test_cold_timelines_are_left_unread() -> None:
     fake = FakeMastodon()
     state = seed(fake, GraphPlan(GraphParams(accounts=6, avg_follows=2, statuses=3, seed=5)), warm_timelines=False)
     assert fake.home_reads == [] and "timelines" not in state.seed_stats
+
+
+def test_reblogs_interleave_with_posts() -> None:
+    fake = FakeMastodon()
+    seed(fake, GraphPlan(GraphParams(accounts=50, avg_follows=5, statuses=1000, seed=5, reblogs_per_status=0.1)))
+    assert fake.events.count("reblog") == len(fake.reblogs) == 100
+    last_post = len(fake.events) - 1 - fake.events[::-1].index("post")
+    assert fake.events.index("reblog") < last_post  # reblogs started long before the last post
 
 
 def test_statuses_carry_idempotency_keys() -> None:

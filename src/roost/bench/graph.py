@@ -35,7 +35,9 @@ from typing import Any
 
 # Separate streams keep, say, the follow edges unchanged when only the number
 # of statuses is changed.
-_FOLLOWS, _STATUSES, _FAVOURITES, _REBLOGS, _ORDER = range(5)
+_FOLLOWS, _STATUSES, _FAVOURITES, _REBLOGS, _ORDER, _REBLOG_TIMES = range(6)
+# Statuses posted, on average, between an original and a reblog of it.
+REBLOG_DELAY = 50
 
 _WORDS = (
     "coffee", "sunrise", "deploy", "garden", "commute", "release", "paper", "bread",
@@ -240,6 +242,21 @@ class GraphPlan:
     def reblogs(self) -> Iterator[tuple[int, int]]:
         """``(account, status index)`` pairs, never an author's own status."""
         return self._interactions(_REBLOGS, self.params.reblogs_per_status)
+
+    def reblog_schedule(self) -> dict[int, list[tuple[int, int]]]:
+        """The reblogs, by the index of the status after which each is made.
+
+        A reblog follows its original by a few dozen statuses (exponentially
+        distributed), so home timelines interleave reblogs with new statuses as
+        real ones do, rather than ending in a block of every reblog at once.
+        """
+        rng = _rng(self.params.seed, _REBLOG_TIMES)
+        last = self.params.statuses - 1
+        schedule: dict[int, list[tuple[int, int]]] = {}
+        for account, index in self.reblogs():
+            after = min(last, index + 1 + int(rng.expovariate(1 / REBLOG_DELAY)))
+            schedule.setdefault(after, []).append((account, index))
+        return schedule
 
 
 class ProbeSampler:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,10 @@ from roost.bench.state import BenchState, SeededAccount
 SCOPES = "read write follow push"
 OOB = "urn:ietf:wg:oauth:2.0:oob"
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+# Statuses posted between two rounds of reblogs (see ``GraphPlan.reblog_schedule``).
+_STATUS_BATCH = 200
 
 
 class SeedError(RuntimeError):
@@ -86,12 +91,20 @@ class ApiSeeder:
         stats["follows"] = progress.finish()
         stats["graph"] = degrees.shape()
 
+        # Statuses go out a batch at a time, each batch followed by the reblogs
+        # planned within it, so that reblogs interleave with statuses in time.
         progress = Progress("statuses", params.statuses)
-        await run_bounded(self._plan.statuses(), lambda s: self._post(s, progress), self._opts.concurrency)
+        reblogged = Progress("reblogs")
+        schedule = self._plan.reblog_schedule()
+        planned = iter(self._plan.statuses())
+        while batch := list(itertools.islice(planned, _STATUS_BATCH)):
+            await run_bounded(batch, lambda s: self._post(s, progress), self._opts.concurrency)
+            reblogs = [pair for s in batch for pair in schedule.pop(s.index, ())]
+            await run_bounded(reblogs, lambda pair: self._interact("reblogs", pair, reblogged),
+                              self._opts.concurrency)
         stats["statuses"] = progress.finish()
-
-        for kind, pairs in (("favourites", self._plan.favourites()), ("reblogs", self._plan.reblogs())):
-            stats[kind] = await self._interactions(kind, pairs)
+        stats["reblogs"] = reblogged.finish()
+        stats["favourites"] = await self._interactions("favourites", self._plan.favourites())
 
         if self._opts.warm_timelines:
             progress = Progress("home timelines", params.accounts)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -93,6 +93,9 @@ class BulkSeeder:
 
         progress = Progress("statuses", params.statuses)
         statuses = self._c.need("statuses")
+        interactions = self._c.need("interactions")
+        reblogs = self._plan.reblog_schedule()
+        reblogged = Progress("reblogs")
         for planned in self._plan.statuses():
             try:
                 status = await statuses.create(
@@ -101,28 +104,18 @@ class BulkSeeder:
                 )
             except RoostError:
                 progress.tick(False)
-                continue
-            self._status_ids[planned.index] = status.id
-            progress.tick()
-        stats["statuses"] = progress.finish()
-
-        interactions = self._c.need("interactions")
-        for kind, pairs, call in (
-            ("favourites", self._plan.favourites(), interactions.favourite),
-            ("reblogs", self._plan.reblogs(), interactions.reblog),
-        ):
-            progress = Progress(kind)
-            for account, status_index in pairs:
-                status_id = self._status_ids.get(status_index)
-                try:
-                    if status_id is None:
-                        raise LookupError(status_index)
-                    await call(self._identities[account], status_id)
-                except (RoostError, LookupError):
-                    progress.tick(False)
-                    continue
+            else:
+                self._status_ids[planned.index] = status.id
                 progress.tick()
-            stats[kind] = progress.finish()
+            for pair in reblogs.pop(planned.index, ()):
+                reblogged.tick(await self._interact(interactions.reblog, pair))
+        stats["statuses"] = progress.finish()
+        stats["reblogs"] = reblogged.finish()
+
+        favourited = Progress("favourites")
+        for pair in self._plan.favourites():
+            favourited.tick(await self._interact(interactions.favourite, pair))
+        stats["favourites"] = favourited.finish()
 
         for consumer in consumers:
             progress = Progress(f"drain {consumer.group}")
@@ -151,6 +144,21 @@ class BulkSeeder:
             fanout_probes=sampler.result(),
             seed_stats=stats,
         )
+
+    async def _interact(
+        self, call: Callable[[Identity, int], Awaitable[Any]], pair: tuple[int, int]
+    ) -> bool:
+        from roost.errors import RoostError
+
+        account, status_index = pair
+        status_id = self._status_ids.get(status_index)
+        if status_id is None:
+            return False
+        try:
+            await call(self._identities[account], status_id)
+        except RoostError:
+            return False
+        return True
 
     async def _register(self, app: Application) -> dict[str, float]:
         from roost.domain.entities import Identity

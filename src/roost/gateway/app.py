@@ -43,7 +43,7 @@ class Gateway:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.container: runtime.Container | None = None
-        self.serializer = Serializer(settings.base_url, settings.render_cache_seconds)
+        self.serializer = Serializer(settings.base_url, settings.render_cache_seconds, settings.page_memo_pages)
         self.per_token = FixedWindowLimiter(settings.rate_limit_per_token, settings.rate_limit_window_seconds)
         self.per_ip = FixedWindowLimiter(settings.rate_limit_unauthenticated, settings.rate_limit_window_seconds)
         self.registrations = FixedWindowLimiter(settings.registrations_per_ip, settings.registrations_window_seconds)

@@ -4,7 +4,7 @@ the running services, plus the helpers every route shares (paging, hydration).""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
@@ -83,18 +83,27 @@ class Call:
         )
         return json_response(items, headers=headers)
 
-    async def _render(
-        self, statuses: list[Status], reuse_recent: bool
-    ) -> tuple[dict[int, RenderedStatus], AbstractSet[int] | None, AbstractSet[int] | None]:
-        """Each status's rendered entry (authors, mentions and reblogged originals
-        hydrated in batches), and the viewer's favourited and reblogged sets.
+    async def _viewer_flags(
+        self, statuses: list[Status]
+    ) -> tuple[AbstractSet[int], AbstractSet[int]] | tuple[None, None]:
+        """The viewer's favourited and reblogged sets (None for anonymous callers)."""
+        if self.viewer_id is None or not statuses:
+            return None, None
+        targets = [s.reblog_of_id or s.id for s in statuses]
+        flags: tuple[AbstractSet[int], AbstractSet[int]] = await self.services.need("statuses").viewer_flags(
+            self.viewer_id, targets
+        )
+        return flags
+
+    async def _render(self, statuses: list[Status], reuse_recent: bool, now: float) -> dict[int, RenderedStatus]:
+        """Each status's rendered entry, with authors, mentions and reblogged
+        originals hydrated in batches.
 
         With ``reuse_recent`` (the home timeline, already eventually consistent
         through fanout), statuses rendered within the last ``render_cache_seconds``
         are reused without reading their authors and originals again."""
         svc = self.services
         serializer = self.serializer
-        now = time.monotonic()
         entries: dict[int, RenderedStatus] = {}
         stale = []
         if reuse_recent and serializer.render_ttl > 0:
@@ -124,18 +133,15 @@ class Call:
                 rendered = serializer.render(s, accounts, originals, now)
                 if rendered is not None:
                     entries[s.id] = rendered
-        if self.viewer_id is None or not entries:
-            return entries, None, None
-        targets = [s.reblog_of_id or s.id for s in statuses]
-        favourited, reblogged = await svc.need("statuses").viewer_flags(self.viewer_id, targets)
-        return entries, favourited, reblogged
+        return entries
 
     async def render_statuses(
         self, statuses: Iterable[Status], *, reuse_recent: bool = False
     ) -> dict[int, Rendered]:
         """Each status as its encoded (head, tail), the tail carrying the viewer's flags."""
         statuses = list(statuses)
-        entries, favourited, reblogged = await self._render(statuses, reuse_recent)
+        entries = await self._render(statuses, reuse_recent, time.monotonic())
+        favourited, reblogged = await self._viewer_flags(statuses) if entries else (None, None)
         return {
             s.id: (entry.head, entry.tail(flags_index(s, favourited, reblogged)))
             for s in statuses
@@ -149,12 +155,25 @@ class Call:
         rendered = await self.render_statuses(statuses, reuse_recent=reuse_recent)
         return [fragment(rendered[s.id]) for s in statuses if s.id in rendered]
 
-    async def statuses_body(self, statuses: list[Status], *, reuse_recent: bool = False) -> bytes:
+    async def statuses_body(
+        self, statuses: list[Status], *, reuse_recent: bool = False, page_key: Hashable = None
+    ) -> bytes:
         """The JSON array of ``statuses``, spliced from their encoded parts in one
-        join: the timelines' hot path (no per-status copies, no encoder)."""
-        entries, favourited, reblogged = await self._render(statuses, reuse_recent)
+        join: the timelines' hot path (no per-status copies, no encoder).
+
+        With a ``page_key`` (and ``reuse_recent``), the page as last sent under
+        that key is reused if none of its records changed (see ``PageMemo``)."""
+        serializer = self.serializer
+        now = time.monotonic()
+        favourited, reblogged = await self._viewer_flags(statuses)
+        if page_key is not None:
+            body = serializer.pages.get(page_key, statuses, favourited, reblogged, now)
+            if body is not None:
+                return body
+        entries = await self._render(statuses, reuse_recent, now)
         pieces: list[bytes] = []
         append = pieces.append
+        checked_at = now
         for s in statuses:
             entry = entries.get(s.id)
             if entry is None:
@@ -167,11 +186,18 @@ class Call:
             append(b",")
             append(entry.head)
             append(TAILS[entry.reblog][flags])
+            if entry.checked_at < checked_at:
+                checked_at = entry.checked_at
         if not pieces:
             return b"[]"
         pieces[0] = b"["
         append(b"]")
-        return b"".join(pieces)
+        body = b"".join(pieces)
+        if page_key is not None and reuse_recent:
+            # As stale as its stalest status may get: no more than a freshly spliced page.
+            serializer.pages.put(page_key, statuses, favourited, reblogged, body,
+                                 checked_at + serializer.render_ttl)
+        return body
 
     async def status_json(self, status: Status) -> orjson.Fragment:
         rendered = await self.statuses_json([status])

@@ -108,6 +108,9 @@ class BuildingBlocks(Collector):
             yield CounterMetricFamily("roost_timeline_rebuilds", "Home timelines rebuilt", value=container.timelines.rebuilds)
             yield GaugeMetricFamily("roost_celebrities", "Accounts merged at read time",
                                     value=len(container.need("accounts").celebrities()))
+        pages = self._gateway.serializer.pages
+        yield CounterMetricFamily("roost_page_memo_hits", "Home pages reused as sent", value=pages.hits)
+        yield CounterMetricFamily("roost_page_memo_misses", "Home pages spliced anew", value=pages.misses)
         rejected = sum(
             limiter.rejected
             for limiter in (self._gateway.per_token, self._gateway.per_ip, self._gateway.registrations)

@@ -16,6 +16,7 @@ import orjson
 from roost import __version__
 from roost.domain.content import plain_note_to_html
 from roost.domain.entities import Account, Application, Notification, Relationship, Status, Token
+from roost.gateway.page_memo import PageMemo
 
 MEMO_LIMIT = 100_000
 MASTODON_VERSION = "4.3.0"
@@ -87,9 +88,10 @@ def server_version() -> str:
 
 
 class Serializer:
-    def __init__(self, base_url: str, render_ttl: float = 0.0) -> None:
+    def __init__(self, base_url: str, render_ttl: float = 0.0, memo_pages: int = 0) -> None:
         self.base_url = base_url
         self.render_ttl = render_ttl
+        self.pages = PageMemo(memo_pages if render_ttl > 0 else 0)
         self._accounts: dict[int, tuple[Account, dict[str, Any]]] = {}
         self._status_bytes: dict[int, tuple[Status, bytes]] = {}
         self._account_bytes: dict[int, tuple[Account, bytes]] = {}

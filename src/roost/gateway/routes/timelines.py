@@ -13,7 +13,8 @@ from roost.gateway.routes.table import TABLE
            scope="read:statuses", tag="timelines", params=PAGE_PARAMS)
 async def home(call: Call) -> Response:
     statuses = await call.services.need("timelines").home(call.user_id, call.page())
-    body = await call.statuses_body(statuses, reuse_recent=True)
+    page_key = ("home", call.user_id, call.request.scope["query_string"])
+    body = await call.statuses_body(statuses, reuse_recent=True, page_key=page_key)
     return call.paged(body, [s.id for s in statuses])
 
 

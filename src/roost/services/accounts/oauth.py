@@ -213,7 +213,7 @@ class OAuthService:
             application_id=row["application_id"],
             scopes=expand(tuple(row["scopes"].split())),
         )
-        await self._cache.set_many({key: identity}, ttl=60.0)
+        await self._cache.set_many({key: identity})
         return identity
 
 
