@@ -104,7 +104,8 @@ class Gateway:
         return response
 
     def _rate_limit(self, endpoint: Endpoint, request: Request, token: str | None) -> dict[str, str]:
-        client = request.client.host if request.client else None
+        peer = request.scope.get("client")
+        client: str | None = peer[0] if peer else None
         if self.settings.rate_limit_exempt_loopback and is_loopback(client):
             return {}
         if endpoint.method == "POST" and endpoint.path == "/api/v1/accounts":

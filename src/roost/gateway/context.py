@@ -89,10 +89,11 @@ class Call:
         """The viewer's favourited and reblogged sets (None for anonymous callers)."""
         if self.viewer_id is None or not statuses:
             return None, None
-        targets = [s.reblog_of_id or s.id for s in statuses]
-        flags: tuple[AbstractSet[int], AbstractSet[int]] = await self.services.need("statuses").viewer_flags(
-            self.viewer_id, targets
-        )
+        service = self.services.need("statuses")
+        flags: tuple[AbstractSet[int], AbstractSet[int]] | None = await service.viewer_sets(self.viewer_id)
+        if flags is None:  # too many to cache: ask about these statuses only
+            flags = await service.viewer_flags(self.viewer_id, [s.reblog_of_id or s.id for s in statuses])
+            assert flags is not None
         return flags
 
     async def _render(self, statuses: list[Status], reuse_recent: bool, now: float) -> dict[int, RenderedStatus]:

@@ -172,13 +172,9 @@ class StatusesService:
         """
         if not status_ids:
             return frozenset(), frozenset()
-        key = f"vf:{viewer_id}"
-        sets = (await self._cache.get_many([key])).get(key)
-        if sets is None:
-            sets = await self._load_viewer_sets(viewer_id)
-            await self._cache.set_many({key: sets})
-        if sets is not _TOO_MANY:
-            return sets  # type: ignore[no-any-return]
+        sets = await self.viewer_sets(viewer_id)
+        if sets is not None:
+            return sets
         shard = self._db.for_id(viewer_id)
         marks = ",".join("?" * len(status_ids))
         rows = await shard.fetch_all(
@@ -189,6 +185,17 @@ class StatusesService:
             (viewer_id, *status_ids, viewer_id, *status_ids),
         )
         return {r["id"] for r in rows if r["kind"] == 0}, {r["id"] for r in rows if r["kind"] == 1}
+
+    async def viewer_sets(self, viewer_id: int) -> tuple[AbstractSet[int], AbstractSet[int]] | None:
+        """Everything the viewer has favourited and reblogged, from the cache (the
+        same objects until the viewer favourites or reblogs again); None for
+        accounts with too many to keep."""
+        key = f"vf:{viewer_id}"
+        sets = (await self._cache.get_many([key])).get(key)
+        if sets is None:
+            sets = await self._load_viewer_sets(viewer_id)
+            await self._cache.set_many({key: sets})
+        return None if sets is _TOO_MANY else sets
 
     async def _load_viewer_sets(self, viewer_id: int) -> Any:
         shard = self._db.for_id(viewer_id)

@@ -65,7 +65,7 @@ class TimelinesService:
             else:
                 ids = heapq.nlargest(page.limit, candidates)
         found = await self._statuses.get_many(ids)
-        statuses = [found[i] for i in ids if i in found]
+        statuses = [s for i in ids if (s := found.get(i)) is not None]
         return await self._statuses.visible_to(statuses, viewer_id)
 
     async def recent_ids(self, account_id: int) -> list[int]:
