@@ -39,6 +39,19 @@ logger = logging.getLogger("roost.gateway")
 GC_THRESHOLDS = (50_000, 20, 50)
 
 
+def freeze_survivors(phase: str, info: dict[str, int]) -> None:
+    """After a full collection, move what survived out of the collector's view.
+
+    The caches fill up with long-lived records after start; every full
+    collection would scan them all again (measured: ~100 ms per 100k objects
+    here, which showed as half-second stalls under load). Frozen objects are
+    still freed by reference counting when evicted; only cycles among them
+    would outlive their use, and cached records hold none.
+    """
+    if phase == "stop" and info.get("generation") == 2:
+        gc.freeze()
+
+
 class Gateway:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -193,11 +206,17 @@ def create_app(settings: Settings | None = None, targets: tuple[str, ...] = ("al
         gc.collect()
         gc.freeze()
         gc.set_threshold(*GC_THRESHOLDS)
+        if freeze_survivors not in gc.callbacks:
+            gc.callbacks.append(freeze_survivors)
         app.state.container = gateway.container
         try:
             yield
         finally:
             await runtime.stop(gateway.container)
+            # Hand everything back to the collector (tests start many apps in one process).
+            if freeze_survivors in gc.callbacks:
+                gc.callbacks.remove(freeze_survivors)
+            gc.unfreeze()
 
     routes, static = build_routes(gateway)
     app = Starlette(
