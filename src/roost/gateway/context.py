@@ -20,7 +20,7 @@ from roost.errors import NotFound, Unprocessable
 from roost.gateway.links import link_header
 from roost.gateway.params import Params
 from roost.gateway.responses import json_response
-from roost.gateway.serializers import TAILS, RenderedStatus, Serializer, flags_index
+from roost.gateway.serializers import RenderedStatus, Serializer, flags_index
 from roost.runtime.container import Container
 
 # A rendered status: its encoded head and the tail carrying the viewer's flags.
@@ -89,11 +89,9 @@ class Call:
         """The viewer's favourited and reblogged sets (None for anonymous callers)."""
         if self.viewer_id is None or not statuses:
             return None, None
-        service = self.services.need("statuses")
-        flags: tuple[AbstractSet[int], AbstractSet[int]] | None = await service.viewer_sets(self.viewer_id)
-        if flags is None:  # too many to cache: ask about these statuses only
-            flags = await service.viewer_flags(self.viewer_id, [s.reblog_of_id or s.id for s in statuses])
-            assert flags is not None
+        flags: tuple[AbstractSet[int], AbstractSet[int]] = await self.services.need("statuses").viewer_flags(
+            self.viewer_id, statuses
+        )
         return flags
 
     async def _render(self, statuses: list[Status], reuse_recent: bool, now: float) -> dict[int, RenderedStatus]:
@@ -167,7 +165,8 @@ class Call:
         serializer = self.serializer
         now = time.monotonic()
         favourited, reblogged = await self._viewer_flags(statuses)
-        if page_key is not None:
+        memo = page_key is not None and reuse_recent
+        if memo:
             body = serializer.pages.get(page_key, statuses, favourited, reblogged, now)
             if body is not None:
                 return body
@@ -179,14 +178,9 @@ class Call:
             entry = entries.get(s.id)
             if entry is None:
                 continue
-            if favourited is None or reblogged is None:
-                flags = 0
-            else:
-                target = s.reblog_of_id or s.id
-                flags = 1 + (target in favourited) + 2 * (target in reblogged)
             append(b",")
             append(entry.head)
-            append(TAILS[entry.reblog][flags])
+            append(entry.tail(flags_index(s, favourited, reblogged)))
             if entry.checked_at < checked_at:
                 checked_at = entry.checked_at
         if not pieces:
@@ -194,7 +188,7 @@ class Call:
         pieces[0] = b"["
         append(b"]")
         body = b"".join(pieces)
-        if page_key is not None and reuse_recent:
+        if memo:
             # As stale as its stalest status may get: no more than a freshly spliced page.
             serializer.pages.put(page_key, statuses, favourited, reblogged, body,
                                  checked_at + serializer.render_ttl)

@@ -7,7 +7,7 @@ the log -> return. Fanout, notifications and indexing consume that log.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any
 
@@ -161,20 +161,26 @@ class StatusesService:
         return status
 
     async def viewer_flags(
-        self, viewer_id: int, status_ids: list[int]
+        self, viewer_id: int, statuses: Sequence[Status]
     ) -> tuple[AbstractSet[int], AbstractSet[int]]:
-        """Sets that tell, for each of ``status_ids``, whether the viewer favourited
-        and reblogged it (they may hold other ids too).
+        """Sets that tell, for each of ``statuses`` (a reblog by the status it wraps),
+        whether the viewer favourited and reblogged it (they may hold other ids too).
 
         Served from a cached copy of everything the viewer has favourited and
-        reblogged (dropped whenever the viewer favourites or reblogs), so a
-        timeline page costs no query; very active accounts fall back to one query.
+        reblogged: the same two objects until the viewer favourites or reblogs
+        again (a page memo relies on that), and no query for a timeline page.
+        Very active accounts fall back to one query about these statuses.
         """
+        key = f"vf:{viewer_id}"
+        sets = (await self._cache.get_many([key])).get(key)
+        if sets is None:
+            sets = await self._load_viewer_sets(viewer_id)
+            await self._cache.set_many({key: sets})
+        if sets is not _TOO_MANY:
+            return sets  # type: ignore[no-any-return]
+        status_ids = [s.reblog_of_id or s.id for s in statuses]
         if not status_ids:
             return frozenset(), frozenset()
-        sets = await self.viewer_sets(viewer_id)
-        if sets is not None:
-            return sets
         shard = self._db.for_id(viewer_id)
         marks = ",".join("?" * len(status_ids))
         rows = await shard.fetch_all(
@@ -185,17 +191,6 @@ class StatusesService:
             (viewer_id, *status_ids, viewer_id, *status_ids),
         )
         return {r["id"] for r in rows if r["kind"] == 0}, {r["id"] for r in rows if r["kind"] == 1}
-
-    async def viewer_sets(self, viewer_id: int) -> tuple[AbstractSet[int], AbstractSet[int]] | None:
-        """Everything the viewer has favourited and reblogged, from the cache (the
-        same objects until the viewer favourites or reblogs again); None for
-        accounts with too many to keep."""
-        key = f"vf:{viewer_id}"
-        sets = (await self._cache.get_many([key])).get(key)
-        if sets is None:
-            sets = await self._load_viewer_sets(viewer_id)
-            await self._cache.set_many({key: sets})
-        return None if sets is _TOO_MANY else sets
 
     async def _load_viewer_sets(self, viewer_id: int) -> Any:
         shard = self._db.for_id(viewer_id)
