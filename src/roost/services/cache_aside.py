@@ -1,4 +1,5 @@
-"""Cache-aside reads by id: one multi-get, then the misses in one query per physical shard."""
+"""Cache-aside reads: one value by key, or records by id (one multi-get, then the
+misses in one query per physical shard)."""
 
 from __future__ import annotations
 
@@ -34,3 +35,14 @@ async def get_by_ids(
         if fresh:
             await cache.set_records(kind, fresh)
     return found
+
+
+async def get_or_load(cache: Cache, key: str, load: Callable[[], Awaitable[T]]) -> T:
+    """The value cached under ``key``, or else ``load()``'s, cached unless it is None."""
+    hit = (await cache.get_many([key])).get(key)
+    if hit is not None:
+        return hit  # type: ignore[no-any-return]
+    value = await load()
+    if value is not None:
+        await cache.set_many({key: value})
+    return value

@@ -17,7 +17,7 @@ from roost.domain.ids import now_ms
 from roost.errors import NotFound, Unprocessable
 from roost.ports.database import Executor, Row
 from roost.services.batches import execute_per_shard
-from roost.services.cache_aside import get_by_ids
+from roost.services.cache_aside import get_by_ids, get_or_load
 from roost.services.context import Backends
 from roost.services.outbox import Outbox
 
@@ -373,17 +373,13 @@ class AccountsService:
     # -- the key directory -----------------------------------------------------------
 
     async def _directory_get(self, kind: str, key: str) -> int | None:
-        cache_key = f"d:{kind}:{key}"
-        hit = (await self._cache.get_many([cache_key])).get(cache_key)
-        if hit is not None:
-            return int(hit)
+        return await get_or_load(self._cache, f"d:{kind}:{key}", lambda: self._directory_load(kind, key))
+
+    async def _directory_load(self, kind: str, key: str) -> int | None:
         row = await self._db.for_key(f"{kind}:{key}").fetch_one(
             "SELECT account_id FROM account_directory WHERE kind = ? AND key = ?", (kind, key)
         )
-        if row is None:
-            return None
-        await self._cache.set_many({cache_key: row["account_id"]})
-        return int(row["account_id"])
+        return None if row is None else int(row["account_id"])
 
     async def _directory_claim(self, kind: str, key: str, account_id: int) -> bool:
         changed = await self._db.for_key(f"{kind}:{key}").execute(

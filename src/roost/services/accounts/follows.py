@@ -16,6 +16,7 @@ from roost.domain.pagination import Page
 from roost.errors import Forbidden, NotFound
 from roost.services.accounts.accounts import AccountsService
 from roost.services.batches import execute_per_shard
+from roost.services.cache_aside import get_or_load
 from roost.services.context import Backends
 from roost.services.keyset import pairs_page
 from roost.services.outbox import Outbox
@@ -169,16 +170,13 @@ class FollowsService:
 
     async def _following_map(self, account_id: int) -> dict[int, tuple[bool, bool]]:
         """followee -> (show_reblogs, notify), cached: every home read consults it."""
-        key = f"fg:{account_id}"
-        hit = (await self._cache.get_many([key])).get(key)
-        if hit is not None:
-            return hit  # type: ignore[no-any-return]
+        return await get_or_load(self._cache, f"fg:{account_id}", lambda: self._load_following_map(account_id))
+
+    async def _load_following_map(self, account_id: int) -> dict[int, tuple[bool, bool]]:
         rows = await self._db.for_id(account_id).fetch_all(
             "SELECT target_id, show_reblogs, notify FROM following WHERE account_id = ?", (account_id,)
         )
-        mapping = {r["target_id"]: (bool(r["show_reblogs"]), bool(r["notify"])) for r in rows}
-        await self._cache.set_many({key: mapping})
-        return mapping
+        return {r["target_id"]: (bool(r["show_reblogs"]), bool(r["notify"])) for r in rows}
 
     async def following_ids(self, account_id: int) -> list[int]:
         return list(await self._following_map(account_id))

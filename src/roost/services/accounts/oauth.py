@@ -11,6 +11,7 @@ from roost.domain.scopes import InvalidScope, expand, is_subset, parse_scopes
 from roost.errors import BadRequest, Forbidden, Unauthorized, Unprocessable
 from roost.ports.database import Row
 from roost.services.accounts.accounts import AccountsService
+from roost.services.cache_aside import get_or_load
 from roost.services.context import Backends
 
 OOB = "urn:ietf:wg:oauth:2.0:oob"
@@ -91,17 +92,13 @@ class OAuthService:
         return None if row is None else _to_app(row)
 
     async def app_by_id(self, app_id: int) -> Application | None:
-        key = f"app:{app_id}"
-        hit = (await self._cache.get_many([key])).get(key)
-        if hit is not None:
-            return hit  # type: ignore[no-any-return]
+        return await get_or_load(self._cache, f"app:{app_id}", lambda: self._load_app_by_id(app_id))
+
+    async def _load_app_by_id(self, app_id: int) -> Application | None:
         row = await self._db.for_id(app_id).fetch_one(
             "SELECT client_id FROM application_ids WHERE id = ?", (app_id,)
         )
-        app = None if row is None else await self.app_by_client_id(row["client_id"])
-        if app is not None:
-            await self._cache.set_many({key: app})
-        return app
+        return None if row is None else await self.app_by_client_id(row["client_id"])
 
     async def authenticate_client(self, client_id: str | None, client_secret: str | None) -> Application:
         app = await self.app_by_client_id(client_id) if client_id else None
@@ -195,10 +192,9 @@ class OAuthService:
 
     async def identify(self, token: str) -> Identity:
         """The identity behind a bearer token; cached, since every request asks."""
-        key = f"t:{token}"
-        hit = (await self._cache.get_many([key])).get(key)
-        if hit is not None:
-            return hit  # type: ignore[no-any-return]
+        return await get_or_load(self._cache, f"t:{token}", lambda: self._load_identity(token))
+
+    async def _load_identity(self, token: str) -> Identity:
         row = await self._db.for_key(token).fetch_one(
             "SELECT application_id, account_id, scopes FROM tokens WHERE token = ?", (token,)
         )
@@ -207,14 +203,12 @@ class OAuthService:
         account_id = row["account_id"]
         if account_id is not None and await self._accounts.get(account_id) is None:
             raise Unauthorized()
-        identity = Identity(
+        return Identity(
             token=token,
             account_id=account_id,
             application_id=row["application_id"],
             scopes=expand(tuple(row["scopes"].split())),
         )
-        await self._cache.set_many({key: identity})
-        return identity
 
 
 

@@ -18,7 +18,7 @@ from roost.domain.visibility import can_view, needs_relationship
 from roost.errors import Forbidden, NotFound, Unprocessable
 from roost.ports.database import Row
 from roost.services.accounts import AccountsService, FollowsService, OAuthService
-from roost.services.cache_aside import get_by_ids
+from roost.services.cache_aside import get_by_ids, get_or_load
 from roost.services.context import Backends
 from roost.services.outbox import Outbox
 
@@ -171,11 +171,7 @@ class StatusesService:
         again (a page memo relies on that), and no query for a timeline page.
         Very active accounts fall back to one query about these statuses.
         """
-        key = f"vf:{viewer_id}"
-        sets = (await self._cache.get_many([key])).get(key)
-        if sets is None:
-            sets = await self._load_viewer_sets(viewer_id)
-            await self._cache.set_many({key: sets})
+        sets = await get_or_load(self._cache, f"vf:{viewer_id}", lambda: self._load_viewer_sets(viewer_id))
         if sets is not _TOO_MANY:
             return sets  # type: ignore[no-any-return]
         status_ids = [s.reblog_of_id or s.id for s in statuses]
