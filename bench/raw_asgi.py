@@ -6,11 +6,17 @@ same tiny JSON body (which also tells `roost bench`'s target probe, reading
 by granian, exactly as roost is) is the most it could ever report for roost.
 
     granian --interface asgi --host 127.0.0.1 --port 8199 --working-dir bench raw_asgi:app
+
+With RAW_ASGI_BODY=FILE it answers every path but /ready with that file
+instead (e.g. a home page saved from roost), so the same workload against
+both servers shows what roost costs on top of sending a body of that size.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
 from typing import Any
 
 Scope = MutableMapping[str, Any]
@@ -18,16 +24,23 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
-_BODY = b'{"status":"ok","shape":"raw-asgi"}'
-_START: Message = {
-    "type": "http.response.start",
-    "status": 200,
-    "headers": [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(_BODY)).encode()),
-    ],
-}
-_END: Message = {"type": "http.response.body", "body": _BODY}
+
+
+def _response(body: bytes) -> tuple[Message, Message]:
+    start: Message = {
+        "type": "http.response.start",
+        "status": 200,
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ],
+    }
+    return start, {"type": "http.response.body", "body": body}
+
+
+_PROBE = _response(b'{"status":"ok","shape":"raw-asgi"}')
+_BODY_FILE = os.environ.get("RAW_ASGI_BODY")
+_ANSWER = _response(Path(_BODY_FILE).read_bytes()) if _BODY_FILE else _PROBE
 
 
 async def app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -46,5 +59,6 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
     while more:
         message = await receive()
         more = message.get("more_body", False)
-    await send(_START)
-    await send(_END)
+    start, body = _PROBE if scope["path"] == "/ready" else _ANSWER
+    await send(start)
+    await send(body)
