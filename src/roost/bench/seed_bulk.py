@@ -15,7 +15,7 @@ placement, directory keys, outbox events), never hand-written SQL:
   celebrity set;
 - statuses, favourites, reblogs: the same ``create``/``favourite``/``reblog``
   calls the API makes, so mentions are resolved and events reach the log;
-- the log consumers (fanout, notifications, search) run in this process and
+- the log consumers (fanout, notifications, search, relations) run in this process and
   are drained at the end, so a server started afterwards has no backlog.
 
 The server must not be running on the same data directory meanwhile (SQLite

@@ -21,7 +21,7 @@ from roost.services.search import SearchService
 from roost.services.statuses import InteractionsService, StatusesService
 from roost.services.timelines import TimelinesService
 from roost.settings import Settings
-from roost.workers import Consumer, FanoutWorker, IndexerWorker, NotifierWorker
+from roost.workers import Consumer, FanoutWorker, IndexerWorker, NotifierWorker, RelationsWorker
 
 MIGRATIONS = (
     *accounts_pkg.MIGRATIONS,
@@ -150,6 +150,11 @@ async def _init_indexer(c: Container) -> Service:
     return _consumer(c, worker.group, worker.handle)
 
 
+async def _init_relations(c: Container) -> Service:
+    worker = RelationsWorker(c.need("statuses"), c.need("interactions"))
+    return _consumer(c, worker.group, worker.handle)
+
+
 def build_registry() -> Registry:
     r = Registry()
     r.register(Module("storage", _init_storage, targetable=False, description="ports and adapters"))
@@ -161,10 +166,12 @@ def build_registry() -> Registry:
     r.register(Module("fanout-worker", _init_fanout, ("timelines",), description="fans statuses out to home timelines"))
     r.register(Module("notifier-worker", _init_notifier, ("notifications",), description="creates notifications from events"))
     r.register(Module("indexer-worker", _init_indexer, ("search",), description="feeds the search index"))
+    r.register(Module("relations-worker", _init_relations, ("statuses",),
+                      description="finishes threads, reblogs and favourites across shards"))
     # The gateway serves whichever services run in its process; its init lives with the app.
     r.register(Module("gateway", None, ("accounts", "statuses", "timelines", "notifications", "search"),
                       description="the Mastodon API edge"))
-    r.register(Module("workers", None, ("fanout-worker", "notifier-worker", "indexer-worker"),
+    r.register(Module("workers", None, ("fanout-worker", "notifier-worker", "indexer-worker", "relations-worker"),
                       description="group: every log consumer"))
     r.register(Module("all", None, ("gateway", "workers"), description="group: everything in one process"))
     return r

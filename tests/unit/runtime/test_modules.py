@@ -68,7 +68,7 @@ def test_the_real_registry_resolves_every_target_in_dependency_order() -> None:
     everything = {m.name for m in registry.resolve(["all"])}
     assert everything == set(registry.modules)
     workers = [m.name for m in registry.resolve(["workers"])]
-    assert {"fanout-worker", "notifier-worker", "indexer-worker"} <= set(workers)
+    assert {"fanout-worker", "notifier-worker", "indexer-worker", "relations-worker"} <= set(workers)
     assert "gateway" not in workers
     assert workers[0] == "storage"
 

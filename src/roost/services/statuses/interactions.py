@@ -6,9 +6,11 @@ from roost.domain.entities import Identity, Status
 from roost.domain.ids import now_ms, shard_of
 from roost.domain.pagination import Page
 from roost.errors import Forbidden
+from roost.ports.database import Shard
 from roost.services.context import Backends
 from roost.services.keyset import pairs_page
 from roost.services.outbox import Outbox
+from roost.services.statuses.links import bump_in
 from roost.services.statuses.statuses import StatusesService
 
 
@@ -16,6 +18,7 @@ class InteractionsService:
     def __init__(self, backends: Backends, statuses: StatusesService, outbox: Outbox) -> None:
         self._b = backends
         self._db = backends.db
+        self._cache = backends.cache
         self._statuses = statuses
         self._outbox = outbox
 
@@ -23,45 +26,67 @@ class InteractionsService:
         actor = identity.account_id
         assert actor is not None
         status = await self._statuses.get_visible(status_id, actor)
-        favourite_id = self._b.ids.next_id(shard_of(actor))
         shard = self._db.for_id(status.id)
         async with shard.transaction() as tx:
             added = await tx.execute(
                 "INSERT INTO favourites (status_id, account_id, favourite_id) VALUES (?, ?, ?)"
                 " ON CONFLICT DO NOTHING",
-                (status.id, actor, favourite_id),
+                (status.id, actor, self._b.ids.next_id(shard_of(actor))),
             )
             if added:
+                await bump_in(tx, status.id, "favourites_count", 1)
                 await self._outbox.stage(
                     tx, actor,
                     {"type": "favourite.created", "account_id": actor, "status_id": status.id,
                      "status_account_id": status.account_id},
                 )
-        await self._db.for_id(actor).execute(
-            "INSERT INTO account_favourites (account_id, status_id, favourite_id) VALUES (?, ?, ?)"
-            " ON CONFLICT DO NOTHING",
-            (actor, status.id, favourite_id),
-        )
-        await self._statuses.forget_viewer_flags(actor)
-        if added:
-            await self._statuses._bump(status.id, "favourites_count", 1)
-            await self._outbox.flush(shard)
+        await self._changed(actor, status.id, shard, added)
         return await self._statuses.get_visible(status.id, actor)
 
     async def unfavourite(self, identity: Identity, status_id: int) -> Status:
         actor = identity.account_id
         assert actor is not None
         status = await self._statuses.get_visible(status_id, actor)
-        removed = await self._db.for_id(status.id).execute(
-            "DELETE FROM favourites WHERE status_id = ? AND account_id = ?", (status.id, actor)
-        )
-        await self._db.for_id(actor).execute(
-            "DELETE FROM account_favourites WHERE account_id = ? AND status_id = ?", (actor, status.id)
-        )
-        await self._statuses.forget_viewer_flags(actor)
-        if removed:
-            await self._statuses._bump(status.id, "favourites_count", -1)
+        shard = self._db.for_id(status.id)
+        async with shard.transaction() as tx:
+            removed = await tx.execute(
+                "DELETE FROM favourites WHERE status_id = ? AND account_id = ?", (status.id, actor)
+            )
+            if removed:
+                await bump_in(tx, status.id, "favourites_count", -1)
+                await self._outbox.stage(
+                    tx, actor, {"type": "favourite.deleted", "account_id": actor, "status_id": status.id},
+                )
+        await self._changed(actor, status.id, shard, removed)
         return await self._statuses.get_visible(status.id, actor)
+
+    async def _changed(self, actor: int, status_id: int, shard: Shard, changed: int) -> None:
+        await self._cache.delete_records("s", status_id)
+        if changed:
+            # The favouriter's half lives on its own shard; the relations worker
+            # reconciles it from the event if a crash falls here.
+            self._b.failpoints.hit("favourite.before_account_side")
+        await self.reconcile_favourite(actor, status_id)
+        if changed:
+            await self._outbox.flush(shard)
+
+    async def reconcile_favourite(self, actor: int, status_id: int) -> None:
+        """Make the favouriter's half (``account_favourites``, which feeds its
+        favourites list and flags) match the status's half, the source of truth."""
+        row = await self._db.for_id(status_id).fetch_one(
+            "SELECT favourite_id FROM favourites WHERE status_id = ? AND account_id = ?", (status_id, actor)
+        )
+        if row is not None:
+            await self._db.for_id(actor).execute(
+                "INSERT INTO account_favourites (account_id, status_id, favourite_id) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
+                (actor, status_id, row["favourite_id"]),
+            )
+        else:
+            await self._db.for_id(actor).execute(
+                "DELETE FROM account_favourites WHERE account_id = ? AND status_id = ?", (actor, status_id)
+            )
+        await self._statuses.forget_viewer_flags(actor)
 
     async def reblog(self, identity: Identity, status_id: int, visibility: str = "public") -> Status:
         actor = identity.account_id
@@ -90,13 +115,11 @@ class InteractionsService:
             reblog_of_id=original.id,
             created_at_ms=now_ms(),
         )
-        await self._db.for_id(original.id).execute(
-            "INSERT INTO reblogs (status_id, account_id, reblog_id) VALUES (?, ?, ?)"
-            " ON CONFLICT DO NOTHING",
-            (original.id, actor, wrapper.id),
-        )
+        # The wrapper (with its status.created event) first: the reblogger list on the
+        # original's shard is then linked here, or from that event after a crash.
         await self._statuses._insert(wrapper, identity.application_id, None, original.account_id)
-        await self._statuses._bump(original.id, "reblogs_count", 1)
+        self._b.failpoints.hit("reblog.before_link")
+        await self._statuses.links.link_reblog(original.id, actor, wrapper.id)
         return (await self._statuses.get_many([wrapper.id]))[wrapper.id]
 
     async def unreblog(self, identity: Identity, status_id: int) -> Status:

@@ -21,6 +21,7 @@ from roost.services.accounts import AccountsService, FollowsService, OAuthServic
 from roost.services.cache_aside import get_by_ids, get_or_load
 from roost.services.context import Backends
 from roost.services.outbox import Outbox
+from roost.services.statuses.links import StatusLinks
 
 IDEMPOTENCY_TTL_MS = 60 * 60 * 1000
 # Recent statuses kept per author for the read-time merge (Mastodon's feed size).
@@ -70,6 +71,7 @@ class StatusesService:
         self._follows = follows
         self._oauth = oauth
         self._outbox = outbox
+        self.links = StatusLinks(backends.db, backends.cache)
 
     # -- reading ---------------------------------------------------------------------
 
@@ -274,11 +276,10 @@ class StatusesService:
         )
         await self._insert(status, identity.application_id, idempotency_key)
         if parent is not None:
-            await self._db.for_id(parent.id).execute(
-                "INSERT INTO status_replies (parent_id, reply_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                (parent.id, status.id),
-            )
-            await self._bump(parent.id, "replies_count", 1)
+            # The thread lives on the parent's shard; the relations worker links it
+            # again from the log if a crash falls here.
+            self._b.failpoints.hit("reply.before_link")
+            await self.links.link_reply(parent.id, status.id)
         return (await self.get_many([status.id]))[status.id]
 
     async def _insert(
@@ -324,14 +325,6 @@ class StatusesService:
             return None
         return (await self.get_many([row["status_id"]])).get(row["status_id"])
 
-    async def _bump(self, status_id: int, counter: str, delta: int) -> None:
-        await self._db.for_id(status_id).execute(
-            f"UPDATE statuses SET {counter} = CASE WHEN {counter} + ? < 0 THEN 0"
-            f" ELSE {counter} + ? END WHERE id = ?",
-            (delta, delta, status_id),
-        )
-        await self._cache.delete_records("s", status_id)
-
     # -- deleting --------------------------------------------------------------------
 
     async def delete(self, identity: Identity, status_id: int) -> Status:
@@ -351,7 +344,7 @@ class StatusesService:
                     tx, status.account_id,
                     {"type": "status.deleted", "status_id": status.id, "account_id": status.account_id,
                      "visibility": status.visibility, "mention_ids": list(status.mention_ids),
-                     "reblog_of_id": status.reblog_of_id},
+                     "reblog_of_id": status.reblog_of_id, "in_reply_to_id": status.in_reply_to_id},
                 )
         await self._cache.delete_records("s", status.id)
         await self._cache.delete(f"recent:{status.account_id}")
@@ -359,23 +352,23 @@ class StatusesService:
             return
         await self._accounts.counters_changed(status.account_id)
         await self._outbox.flush(shard)
-        if status.in_reply_to_id is not None:
-            await self._db.for_id(status.in_reply_to_id).execute(
-                "DELETE FROM status_replies WHERE parent_id = ? AND reply_id = ?",
-                (status.in_reply_to_id, status.id),
-            )
-            await self._bump(status.in_reply_to_id, "replies_count", -1)
-        if status.reblog_of_id is not None:
-            await self.forget_viewer_flags(status.account_id)
-            await self._db.for_id(status.reblog_of_id).execute(
-                "DELETE FROM reblogs WHERE status_id = ? AND account_id = ?",
-                (status.reblog_of_id, status.account_id),
-            )
-            await self._bump(status.reblog_of_id, "reblogs_count", -1)
+        # The other halves, on other shards: the relations worker repeats these from
+        # the status.deleted event if a crash falls here.
+        self._b.failpoints.hit("status.before_unlink")
+        await self.unlink(status.id, status.account_id, status.in_reply_to_id, status.reblog_of_id)
+
+    async def unlink(
+        self, status_id: int, account_id: int, in_reply_to_id: int | None, reblog_of_id: int | None
+    ) -> None:
+        """Remove a deleted status from its parent's thread and its original's reblogs,
+        and remove the reblogs of a deleted original (as Mastodon does). Idempotent."""
+        if in_reply_to_id is not None:
+            await self.links.unlink_reply(in_reply_to_id, status_id)
+        if reblog_of_id is not None:
+            await self.forget_viewer_flags(account_id)
+            await self.links.unlink_reblog(reblog_of_id, account_id, status_id)
         else:
-            # Reblogs of a deleted status go with it, as in Mastodon.
-            rows = await shard.fetch_all("SELECT reblog_id FROM reblogs WHERE status_id = ?", (status.id,))
-            wrappers = await self.get_many([r["reblog_id"] for r in rows])
+            wrappers = await self.get_many(await self.links.reblog_wrappers(status_id))
             for wrapper in wrappers.values():
                 await self._remove(wrapper)
 
