@@ -29,4 +29,9 @@ class TimelineStore(Protocol):
         """Rebuild a timeline wholesale (cold start)."""
         ...
 
+    async def warm(self) -> int:
+        """Bring the lists last in use back into fast storage after a restart (a store
+        that keeps nothing in process memory has nothing to do); returns how many."""
+        ...
+
     async def close(self) -> None: ...

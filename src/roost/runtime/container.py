@@ -3,9 +3,12 @@ and the Container they are built on."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from roost.ports.timelines import TimelineStore
 from roost.runtime.backends import close, open_embedded
 from roost.runtime.modules import Lifecycle, Module, Registry, Service
 from roost.services import accounts as accounts_pkg
@@ -103,8 +106,28 @@ async def _init_statuses(c: Container) -> None:
     c.interactions = InteractionsService(b, c.statuses, c.need("outbox"))
 
 
-async def _init_timelines(c: Container) -> None:
-    c.timelines = TimelinesService(c.need("backends"), c.need("accounts"), c.need("follows"), c.need("statuses"))
+class _Warming:
+    """Warms the timeline store in the background: requests are served meanwhile
+    (a list not yet warm is read from disk on its first request, as before)."""
+
+    def __init__(self, store: TimelineStore) -> None:
+        self._store = store
+        self._task: asyncio.Task[int] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._store.warm(), name="timelines:warm")
+
+    async def stop(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+async def _init_timelines(c: Container) -> Service:
+    b = c.need("backends")
+    c.timelines = TimelinesService(b, c.need("accounts"), c.need("follows"), c.need("statuses"))
+    return _Warming(b.timelines)
 
 
 async def _init_notifications(c: Container) -> None:

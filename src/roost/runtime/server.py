@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from roost.runtime.asgi import TARGETS_ENV
+from roost.runtime.asgi import LOG_LEVEL_ENV, TARGETS_ENV
 from roost.settings import Settings
 
 
@@ -16,6 +16,7 @@ def serve(settings: Settings, targets: tuple[str, ...] = ("all",), log_level: st
 
     os.environ.update(settings.to_env())
     os.environ[TARGETS_ENV] = ",".join(targets)
+    os.environ[LOG_LEVEL_ENV] = log_level
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     server = Granian(
         "roost.runtime.asgi:create_app",

@@ -145,3 +145,44 @@ def test_cold_lists_are_served_from_disk_when_the_hot_set_is_small(tmp_path: Pat
         await store.close()
 
     run(body())
+
+
+def test_hot_lists_are_warmed_after_a_clean_restart_in_the_same_order(tmp_path: Path) -> None:
+    async def body() -> None:
+        store = SqliteTimelineStore(tmp_path / "t.sqlite3", hot_lists=3)
+        for n in range(5):
+            await store.replace(f"home:{n}", [n * 10 + 1, n * 10 + 2])
+        await store.page("home:2", ALL)  # read last: the hottest
+        assert store.hot_timelines() == ["home:3", "home:4", "home:2"]
+        await store.close()
+
+        again = SqliteTimelineStore(tmp_path / "t.sqlite3", hot_lists=3)
+        assert again.hot_timelines() == []
+        await again.page("home:0", ALL)  # a request before warming finishes
+        assert await again.warm() == 2  # the third slot is taken by home:0
+        # Warmed lists are colder than those read meanwhile, in their old order.
+        assert again.hot_timelines() == ["home:4", "home:2", "home:0"]
+        assert await again.page("home:4", ALL) == [42, 41]
+        # A list dropped since is not warmed; nothing is warmed twice.
+        await again.drop("home:4")
+        await again.close()
+        third = SqliteTimelineStore(tmp_path / "t.sqlite3", hot_lists=3)
+        assert await third.warm() == 2
+        assert third.hot_timelines() == ["home:2", "home:0"]
+        assert await third.warm() == 0
+        await third.close()
+
+    run(body())
+
+
+def test_nothing_to_warm_after_a_crash(tmp_path: Path) -> None:
+    async def body() -> None:
+        store = SqliteTimelineStore(tmp_path / "t.sqlite3")
+        await store.replace("home:1", [1, 2])
+        await store.flush()  # durable, but the process "dies" without close()
+        again = SqliteTimelineStore(tmp_path / "t.sqlite3")
+        assert await again.warm() == 0
+        assert await again.page("home:1", ALL) == [2, 1]  # read from disk on demand
+        await again.close()
+
+    run(body())

@@ -1,12 +1,17 @@
 """Home timelines in SQLite with an in-memory LRU of the hottest lists in front.
 
 Durable (unlike Mastodon's Redis feeds) so that a fanout applied before a
-crash is still there afterwards; the in-memory copy serves reads.
+crash is still there afterwards; the in-memory copy serves reads. Which lists
+were hot is saved at a clean stop, so the next start warms them in the
+background instead of paying a disk read on each one's first request.
 """
 
 from __future__ import annotations
 
+import asyncio
 import bisect
+import logging
+import time
 from array import array
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Sequence
@@ -20,7 +25,12 @@ _SCHEMA = (
     " timeline TEXT NOT NULL, item_id INTEGER NOT NULL,"
     " PRIMARY KEY (timeline, item_id)) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS timelines (timeline TEXT PRIMARY KEY) WITHOUT ROWID",
+    # The in-memory LRU's keys at the last clean stop, least recently read first.
+    "CREATE TABLE IF NOT EXISTS hot_timelines (position INTEGER PRIMARY KEY, timeline TEXT NOT NULL)",
 )
+# Lists warmed between two yields to the event loop (each is one indexed range read).
+_WARM_BATCH = 64
+logger = logging.getLogger("roost.timelines")
 # Trim a list on disk only every so many pushes: trimming is a range delete.
 _TRIM_EVERY = 64
 
@@ -46,8 +56,11 @@ class SqliteTimelineStore:
             "SELECT item_id FROM timeline_entries WHERE timeline = ? ORDER BY item_id DESC LIMIT ?",
             (timeline, self._max_items),
         ).fetchall()
-        ids = array("q", reversed([r[0] for r in rows]))
+        return self._remember(timeline, array("q", reversed([r[0] for r in rows])))
+
+    def _remember(self, timeline: str, ids: array[int]) -> array[int]:
         self._hot[timeline] = ids
+        self._hot.move_to_end(timeline)
         if len(self._hot) > self._hot_lists:
             self._hot.popitem(last=False)
         return ids
@@ -135,7 +148,7 @@ class SqliteTimelineStore:
             raise
         self._conn.execute("COMMIT")
         self._built.add(timeline)
-        self._hot[timeline] = array("q", newest)
+        self._remember(timeline, array("q", newest))
 
     async def drop(self, timeline: str) -> None:
         """Forget a timeline (as Mastodon does for inactive users); the next read rebuilds it."""
@@ -146,8 +159,41 @@ class SqliteTimelineStore:
         self._built.discard(timeline)
         self._hot.pop(timeline, None)
 
+    def hot_timelines(self) -> list[str]:
+        """The lists held in memory, least recently read first."""
+        return list(self._hot)
+
+    async def warm(self) -> int:
+        """Load the lists that were hot at the last clean stop, hottest first, yielding
+        to requests between batches; returns how many were loaded."""
+        started = time.monotonic()
+        names = [r[0] for r in self._conn.execute(
+            "SELECT timeline FROM hot_timelines ORDER BY position DESC LIMIT ?", (self._hot_lists,)
+        )]
+        loaded = 0
+        for n, name in enumerate(names):
+            if name in self._built and name not in self._hot and len(self._hot) < self._hot_lists:
+                self._load(name)
+                # Colder than anything already in memory (read by requests meanwhile).
+                self._hot.move_to_end(name, last=False)
+                loaded += 1
+            if n % _WARM_BATCH == _WARM_BATCH - 1:
+                await asyncio.sleep(0)
+        if loaded:
+            logger.info("warmed %d home timelines in %.1fs", loaded, time.monotonic() - started)
+        return loaded
+
+    def _save_hot(self) -> None:
+        self._begin()
+        self._conn.execute("DELETE FROM hot_timelines")
+        self._conn.executemany(
+            "INSERT INTO hot_timelines (position, timeline) VALUES (?, ?)", enumerate(self._hot)
+        )
+        self._conn.execute("COMMIT")
+
     async def close(self) -> None:
         await self.flush()
+        self._save_hot()
         self._conn.close()
 
 
