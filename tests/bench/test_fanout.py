@@ -23,35 +23,49 @@ from roost.bench.state import BenchState, SeededAccount
 
 
 class FakeTimelines:
-    """Posts get ids; a follower sees a post after ``delivery_polls`` polls (None: never)."""
+    """Posts get ids; a follower sees a post after ``delivery_polls`` polls (None: never).
+    Each post is followed by ``newer`` posts of others that every follower sees at once,
+    as under a background post load. Pages follow Mastodon: min_id gives the oldest
+    ``limit`` above it, since_id the newest."""
 
-    def __init__(self, delivery_polls: dict[str, int | None]) -> None:
+    def __init__(self, delivery_polls: dict[str, int | None], newer: int = 0) -> None:
         self.delivery_polls = delivery_polls
+        self.newer = newer
         self.next_id = 1000
         self.polls: dict[tuple[str, str], int] = {}
-        self.since_ids: list[str] = []
+        self.min_ids: list[str] = []
         self.posted: list[str] = []
+        self.others: list[str] = []
 
     def app(self) -> Starlette:
         async def post(request: Request) -> JSONResponse:
             self.next_id += 1
-            self.posted.append(str(self.next_id))
-            return JSONResponse({"id": str(self.next_id), "content": "x"})
+            posted = str(self.next_id)
+            self.posted.append(posted)
+            for _ in range(self.newer):
+                self.next_id += 1
+                self.others.append(str(self.next_id))
+            return JSONResponse({"id": posted, "content": "x"})
 
         async def home(request: Request) -> JSONResponse:
             token = request.headers["authorization"].removeprefix("Bearer ")
-            since = request.query_params.get("since_id", "0")
-            self.since_ids.append(since)
-            items: list[dict[str, Any]] = []
+            limit = int(request.query_params.get("limit", "20"))
+            min_id = request.query_params.get("min_id")
+            if min_id is not None:
+                self.min_ids.append(min_id)
+            above = int(min_id or request.query_params.get("since_id", "0"))
+            visible: list[int] = [int(i) for i in self.others if int(i) > above]
             for status_id in self.posted:
-                if int(status_id) <= int(since):
+                if int(status_id) <= above:
                     continue
                 key = (token, status_id)
                 self.polls[key] = self.polls.get(key, 0) + 1
                 needed = self.delivery_polls.get(token)
                 if needed is not None and self.polls[key] >= needed:
-                    items.append({"id": status_id})
-            return JSONResponse(items)
+                    visible.append(int(status_id))
+            visible.sort()
+            page = visible[:limit] if min_id is not None else visible[-limit:]
+            return JSONResponse([{"id": str(i)} for i in reversed(page)])
 
         return Starlette(routes=[
             Route("/api/v1/statuses", post, methods=["POST"]),
@@ -97,12 +111,22 @@ def test_lag_is_the_time_until_the_last_follower_sees_it() -> None:
     assert obs.lag_s is not None
     assert obs.lag_s == max(obs.lags_s.values())
     assert obs.lags_s[2] >= obs.lags_s[1]
-    # Polled with since_id just below the new status.
-    assert str(int(obs.status_id) - 1) in fake.since_ids
+    # Polled with min_id just below the new status.
+    assert str(int(obs.status_id) - 1) in fake.min_ids
     [summary] = summarize_fanout([obs], CONFIG)
     assert summary.author_kind == "celebrity"
     assert (summary.delivered, summary.missing) == (1, 0)
     assert summary.max_ms == summary.p99_ms == obs.lag_s * 1000
+
+
+def test_a_busy_timeline_does_not_hide_the_status() -> None:
+    # 60 newer statuses arrive with each post: the newest page of 40 no longer
+    # holds it, the page just above it does.
+    fake = FakeTimelines({"f1": 2}, newer=60)
+    probe = FanoutProbe(account(0, "author"), (account(1, "f1"),), celebrity=False)
+    [obs] = run(fake, [probe], CONFIG)
+    assert not obs.missing
+    assert set(obs.lags_s) == {1}
 
 
 def test_normal_and_celebrity_are_reported_apart() -> None:

@@ -3,7 +3,7 @@
 For each probe, an author seeded earlier posts a status; then some of that
 author's real followers (sampled at seeding time, see
 :class:`roost.bench.graph.ProbeSampler`) poll their home timelines with
-``since_id`` just below the new id until every one of them has it. The lag
+``min_id`` just below the new id until every one of them has it. The lag
 of a post is the time until the *last* sampled follower sees it, i.e. until
 the status is in every sampled timeline. Normal and celebrity authors are
 reported apart, because the server fans out the first on write and merges
@@ -98,10 +98,11 @@ def probes_from_state(state: BenchState, config: FanoutConfig, seed: int = 0) ->
     return probes
 
 
-def _since_id(status_id: str) -> str | None:
-    # IDs are time-ordered integers: "since one below" returns this status
-    # and anything newer. A non-numeric id gets no cursor; the newest page
-    # is searched instead.
+def _min_id(status_id: str) -> str | None:
+    # IDs are time-ordered integers: the page just above "one below" starts at
+    # this status however many newer ones arrive meanwhile (since_id would give
+    # the newest page, which a busy timeline pushes this status off). A
+    # non-numeric id gets no cursor; the newest page is searched instead.
     return str(int(status_id) - 1) if status_id.isdigit() else None
 
 
@@ -139,9 +140,9 @@ async def observe_fanout(client: httpx.AsyncClient, probe: FanoutProbe, config: 
     status_id = str(response.json()["id"])
     obs.status_id = status_id
     params = {"limit": "40"}
-    since = _since_id(status_id)
-    if since is not None:
-        params["since_id"] = since
+    cursor = _min_id(status_id)
+    if cursor is not None:
+        params["min_id"] = cursor
     pending = {f.index: f for f in probe.followers}
 
     async def seen_at(follower: SeededAccount) -> float | None:
