@@ -101,11 +101,6 @@ class InteractionsService:
             visibility = "private"  # as in Mastodon: an author may boost to its own followers
         elif visibility not in ("public", "unlisted", "private"):
             visibility = "public"
-        existing = await self._db.for_id(actor).fetch_one(
-            "SELECT id FROM statuses WHERE account_id = ? AND reblog_of_id = ?", (actor, original.id)
-        )
-        if existing is not None:
-            return (await self._statuses.get_many([existing["id"]]))[existing["id"]]
         wrapper = Status(
             id=self._b.ids.next_id(shard_of(actor)),
             account_id=actor,
@@ -117,10 +112,10 @@ class InteractionsService:
         )
         # The wrapper (with its status.created event) first: the reblogger list on the
         # original's shard is then linked here, or from that event after a crash.
-        await self._statuses._insert(wrapper, identity.application_id, None, original.account_id)
+        stored = await self._statuses.insert_reblog(wrapper, identity.application_id, original.account_id)
         self._b.failpoints.hit("reblog.before_link")
-        await self._statuses.links.link_reblog(original.id, actor, wrapper.id)
-        return (await self._statuses.get_many([wrapper.id]))[wrapper.id]
+        await self._statuses.links.link_reblog(original.id, actor, stored)
+        return (await self._statuses.get_many([stored]))[stored]
 
     async def unreblog(self, identity: Identity, status_id: int) -> Status:
         actor = identity.account_id
@@ -132,7 +127,7 @@ class InteractionsService:
         if row is not None:
             wrapper = (await self._statuses.get_many([row["id"]])).get(row["id"])
             if wrapper is not None:
-                await self._statuses._remove(wrapper)
+                await self._statuses.remove(wrapper)
         return await self._statuses.get_visible(original.id, actor)
 
     async def favourited_by(self, status_id: int, viewer_id: int | None, page: Page) -> list[tuple[int, int]]:

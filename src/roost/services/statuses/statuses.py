@@ -285,9 +285,20 @@ class StatusesService:
     async def _insert(
         self, status: Status, application_id: int | None, idempotency_key: str | None,
         reblog_of_account_id: int | None = None,
-    ) -> None:
+    ) -> int:
+        """Store a status with its event; returns its id, or for a reblog the id of the
+        account's existing reblog of the same original if there is one."""
         shard = self._db.for_id(status.id)
         async with shard.transaction() as tx:
+            if status.reblog_of_id is not None:
+                # Checked under the shard's write lock: two concurrent reblogs of the
+                # same status by the same account cannot both be stored.
+                existing = await tx.fetch_one(
+                    "SELECT id FROM statuses WHERE account_id = ? AND reblog_of_id = ?",
+                    (status.account_id, status.reblog_of_id),
+                )
+                if existing is not None:
+                    return int(existing["id"])
             await tx.execute(
                 "INSERT INTO statuses (id, account_id, text, content, visibility, sensitive,"
                 " spoiler_text, language, in_reply_to_id, in_reply_to_account_id, reblog_of_id,"
@@ -315,6 +326,12 @@ class StatusesService:
         if status.reblog_of_id is not None:
             await self.forget_viewer_flags(status.account_id)
         await self._outbox.flush(shard)
+        return status.id
+
+    async def insert_reblog(self, wrapper: Status, application_id: int | None, original_account_id: int) -> int:
+        """Store a reblog's wrapper unless its account already reblogged the original;
+        returns the id of the wrapper that is stored."""
+        return await self._insert(wrapper, application_id, None, original_account_id)
 
     async def _idempotent_status(self, account_id: int, key: str) -> Status | None:
         row = await self._db.for_id(account_id).fetch_one(
@@ -331,10 +348,12 @@ class StatusesService:
         status = await self.get_visible(status_id, identity.account_id)
         if status.account_id != identity.account_id:
             raise Forbidden()
-        await self._remove(status)
+        await self.remove(status)
         return status
 
-    async def _remove(self, status: Status) -> None:
+    async def remove(self, status: Status) -> None:
+        """Delete a status (no permission check: the caller decides), its event, and its
+        second halves on other shards."""
         shard = self._db.for_id(status.id)
         async with shard.transaction() as tx:
             removed = await tx.execute("DELETE FROM statuses WHERE id = ?", (status.id,))
@@ -370,7 +389,7 @@ class StatusesService:
         else:
             wrappers = await self.get_many(await self.links.reblog_wrappers(status_id))
             for wrapper in wrappers.values():
-                await self._remove(wrapper)
+                await self.remove(wrapper)
 
     async def delete_all_by(self, account_id: int) -> int:
         """Remove every status of an account (account deletion)."""
@@ -383,7 +402,7 @@ class StatusesService:
             if not rows:
                 return count
             for status in (await self.get_many([r["id"] for r in rows])).values():
-                await self._remove(status)
+                await self.remove(status)
                 count += 1
 
     # -- threads ---------------------------------------------------------------------
