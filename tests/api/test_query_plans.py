@@ -413,3 +413,15 @@ def test_full_scan_detector() -> None:
     assert not full_scans(["SCAN statuses_fts VIRTUAL TABLE INDEX 0:="], "")
     assert full_scans(["SCAN statuses_fts VIRTUAL TABLE INDEX 0:"], "")
     assert not full_scans(["SCAN CONSTANT ROW"], "")
+
+
+# Queries that run once per follower or per status in fanout and timeline rebuilds: they
+# must be answered from an index alone, without a lookup into the table per row.
+COVERED = ("follower batches", "followers page", "home rebuild per author", "celebrity merge")
+
+
+@pytest.mark.parametrize("name", COVERED)
+def test_fanout_queries_are_covered_by_their_index(migrated: SqliteDatabase, name: str) -> None:
+    sql, params = HOT_QUERIES[name]
+    plan = asyncio.run(migrated.shards[0].explain(sql, params))
+    assert any("COVERING INDEX" in step for step in plan), (name, plan)
