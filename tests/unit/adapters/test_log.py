@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from pathlib import Path
 
-from roost.adapters.embedded.log import SqliteLog
+from roost.adapters.embedded.log import SqliteLog, partition_for
+from roost.domain.ids import MAX_LOGICAL_SHARDS, IdGenerator
 
 
 def run(coro):  # type: ignore[no-untyped-def]
@@ -16,16 +18,33 @@ def run(coro):  # type: ignore[no-untyped-def]
 def test_keys_pick_partitions_and_offsets_count_per_partition(tmp_path: Path) -> None:
     async def body() -> None:
         log = SqliteLog(tmp_path / "log.sqlite3", partitions=4)
-        await log.append_many([(1, {"n": 1}), (5, {"n": 2}), (2, {"n": 3}), (1, {"n": 4})])
-        p1 = await log.read("g", 1, 100)
-        assert [(r.offset, r.key, r.event["n"]) for r in p1] == [(0, 1, 1), (1, 5, 2), (2, 1, 4)]
-        p2 = await log.read("g", 2, 100)
-        assert [(r.partition, r.offset, r.event) for r in p2] == [(2, 0, {"n": 3})]
-        assert await log.read("g", 0, 100) == []
+        # Keys 1 and 42 hash to partition 3, key 2 to partition 0; nothing to 1 or 2.
+        assert [log.partition_for(k) for k in (1, 42, 2)] == [3, 3, 0]
+        await log.append_many([(1, {"n": 1}), (42, {"n": 2}), (2, {"n": 3}), (1, {"n": 4})])
+        p3 = await log.read("g", 3, 100)
+        assert [(r.offset, r.key, r.event["n"]) for r in p3] == [(0, 1, 1), (1, 42, 2), (2, 1, 4)]
+        p0 = await log.read("g", 0, 100)
+        assert [(r.partition, r.offset, r.event) for r in p0] == [(0, 0, {"n": 3})]
+        assert await log.read("g", 1, 100) == await log.read("g", 2, 100) == []
         assert log.appended == 4
         await log.close()
 
     run(body())
+
+
+def test_snowflake_keys_spread_over_every_partition() -> None:
+    # Accounts made one per millisecond all have sequence 0 in their low bits:
+    # a modulo would put every one of them in partition 0.
+    clock = iter(range(1_800_000_000_000, 1_800_000_010_000))
+    ids = IdGenerator(lambda: next(clock))
+    keys = [ids.next_id(shard % MAX_LOGICAL_SHARDS) for shard in range(4000)]
+    for partitions in (4, 8):
+        counts = Counter(partition_for(k, partitions) for k in keys)
+        assert set(counts) == set(range(partitions))
+        # Within 20% of an even share.
+        assert max(counts.values()) < 1.2 * len(keys) / partitions, counts
+        assert min(counts.values()) > 0.8 * len(keys) / partitions, counts
+    assert len({partition_for(keys[0], 8) for _ in range(3)}) == 1
 
 
 def test_per_key_order_is_kept(tmp_path: Path) -> None:
@@ -43,7 +62,8 @@ def test_per_key_order_is_kept(tmp_path: Path) -> None:
 def test_read_commit_and_lag(tmp_path: Path) -> None:
     async def body() -> None:
         log = SqliteLog(tmp_path / "log.sqlite3", partitions=2)
-        await log.append_many([(0, {"n": n}) for n in range(5)] + [(1, {"n": 9})])
+        assert (log.partition_for(2), log.partition_for(0)) == (0, 1)
+        await log.append_many([(2, {"n": n}) for n in range(5)] + [(0, {"n": 9})])
         assert await log.lag("g") == 6
         first = await log.read("g", 0, 2)
         assert [r.event["n"] for r in first] == [0, 1]
@@ -67,7 +87,7 @@ def test_replay_after_reopen_resumes_from_the_committed_offset(tmp_path: Path) -
 
     async def before() -> None:
         log = SqliteLog(path, partitions=2)
-        await log.append_many([(0, {"n": n}) for n in range(4)])
+        await log.append_many([(2, {"n": n}) for n in range(4)])
         records = await log.read("fanout", 0, 2)
         await log.commit("fanout", 0, records[-1].offset)
         await log.close()  # "crash" with n=2, 3 not yet handled
@@ -77,7 +97,7 @@ def test_replay_after_reopen_resumes_from_the_committed_offset(tmp_path: Path) -
         assert await log.lag("fanout") == 2
         assert [r.event["n"] for r in await log.read("fanout", 0, 10)] == [2, 3]
         # New appends continue the offsets instead of overwriting old records.
-        await log.append_many([(0, {"n": 4})])
+        await log.append_many([(2, {"n": 4})])
         records = await log.read("fanout", 0, 10)
         assert [(r.offset, r.event["n"]) for r in records] == [(2, 2), (3, 3), (4, 4)]
         await log.close()

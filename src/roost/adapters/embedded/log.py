@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,16 @@ _SCHEMA = (
     " consumer_group TEXT NOT NULL, partition INTEGER NOT NULL, offset INTEGER NOT NULL,"
     " PRIMARY KEY (consumer_group, partition)) WITHOUT ROWID",
 )
+
+
+def partition_for(key: int, partitions: int) -> int:
+    """The partition of a key, by a hash of it as Kafka's default partitioner does.
+
+    Keys are snowflake ids, whose low bits are a per-millisecond sequence that is
+    0 for most of them: ``key % partitions`` put nearly every event in partition 0.
+    CRC-32 of the key's 8 bytes is stable across processes and languages.
+    """
+    return zlib.crc32(key.to_bytes(8, "little", signed=True)) % partitions
 
 
 class SqliteLog:
@@ -44,7 +55,7 @@ class SqliteLog:
         self.appended = 0
 
     def partition_for(self, key: int) -> int:
-        return key % self.partitions
+        return partition_for(key, self.partitions)
 
     def _last_offset(self, partition: int) -> int:
         row = self._conn.execute(
