@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+import heapq
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 
@@ -50,6 +51,37 @@ class Page:
         else:
             chosen = ascending[max(start, end - self.limit) : end]
         return list(reversed(chosen))
+
+    def merge(self, page: list[int], others: Iterable[Sequence[int]]) -> list[int]:
+        """This page of the union of one list, already cut to this page (``page``,
+        newest first), and ``others`` (ascending sequences of IDs).
+
+        Home timelines merge a page of the stored list with every followed
+        celebrity's recent statuses. Only IDs that could still make the page are
+        read from each list: once ``page`` is full, nothing older than its oldest
+        (or, reading upwards, newer than its newest) can displace anything, so
+        most lists contribute an empty slice found by two binary searches.
+        """
+        limit = self.limit
+        lower, upper = self.lower_bound, self.max_id
+        full = len(page) >= limit
+        if self.ascending:
+            if full:
+                upper = page[0] if upper is None else min(upper, page[0])
+        elif full:
+            lower = page[-1] if lower is None else max(lower, page[-1])
+        candidates = set(page)
+        for ascending in others:
+            start = 0 if lower is None else bisect.bisect_right(ascending, lower)
+            end = len(ascending) if upper is None else bisect.bisect_left(ascending, upper)
+            if start < end:
+                if self.ascending:
+                    candidates.update(ascending[start : min(end, start + limit)])
+                else:
+                    candidates.update(ascending[max(start, end - limit) : end])
+        if self.ascending:
+            return sorted(heapq.nsmallest(limit, candidates), reverse=True)
+        return heapq.nlargest(limit, candidates)
 
     def select(self, newest_first: Sequence[int]) -> list[int]:
         """Apply this page to an already newest-first sequence of IDs."""

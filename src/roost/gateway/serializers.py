@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Set as AbstractSet
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -20,6 +20,22 @@ from roost.gateway.page_memo import PageMemo
 
 MEMO_LIMIT = 100_000
 MASTODON_VERSION = "4.3.0"
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def remember(memo: dict[K, V], key: K, value: V) -> V:
+    """Store into a memo bounded at ``MEMO_LIMIT`` entries, evicting the oldest.
+
+    First in, first out (a dict keeps insertion order, so the oldest is the first
+    key: O(1)). Clearing the whole memo when full, as before, made every status
+    re-render at once on graphs with more statuses than the limit."""
+    if len(memo) >= MEMO_LIMIT and key not in memo:
+        del memo[next(iter(memo))]
+    memo[key] = value
+    return value
+
 
 _VIEWER_DEFAULTS = b',"muted":false,"bookmarked":false,"pinned":false,"filtered":[]'
 
@@ -132,9 +148,7 @@ class Serializer:
             "emojis": [],
             "fields": [],
         }
-        if len(self._accounts) > MEMO_LIMIT:
-            self._accounts.clear()
-        self._accounts[account.id] = (account, data)
+        remember(self._accounts, account.id, (account, data))
         return data
 
     def credential_account(self, account: Account) -> dict[str, Any]:
@@ -215,10 +229,8 @@ class Serializer:
                 head, b',"reblog":', self._status_prefix(original, accounts),
                 b',"account":', self.account_json(original_author), b',"reblog":null',
             ))
-        if len(self.rendered_memo) > MEMO_LIMIT:
-            self.rendered_memo.clear()
-        entry = self.rendered_memo[status.id] = RenderedStatus(status, author, original, original_author, head, now)
-        return entry
+        return remember(self.rendered_memo, status.id,
+                        RenderedStatus(status, author, original, original_author, head, now))
 
     def needs_mentions(self, status: Status) -> bool:
         """True when rendering ``status`` will read its mentioned accounts."""
@@ -244,9 +256,7 @@ class Serializer:
             if a is not None
         ]
         encoded = orjson.dumps(data)[:-1]
-        if len(self._status_bytes) > MEMO_LIMIT:
-            self._status_bytes.clear()
-        self._status_bytes[status.id] = (status, encoded)
+        remember(self._status_bytes, status.id, (status, encoded))
         return encoded
 
     def account_json(self, account: Account) -> bytes:
@@ -254,9 +264,7 @@ class Serializer:
         if memo is not None and memo[0] is account:
             return memo[1]
         encoded = orjson.dumps(self.account(account))
-        if len(self._account_bytes) > MEMO_LIMIT:
-            self._account_bytes.clear()
-        self._account_bytes[account.id] = (account, encoded)
+        remember(self._account_bytes, account.id, (account, encoded))
         return encoded
 
     # -- the rest --------------------------------------------------------------------

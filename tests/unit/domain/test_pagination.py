@@ -74,3 +74,19 @@ def test_walking_min_id_forward_visits_everything_once() -> None:
 )
 def test_clamp_limit(raw: int | None, expected: int) -> None:
     assert clamp_limit(raw, 20, 40) == expected
+
+
+def naive_merge(page: Page, lists: list[list[int]]) -> list[int]:
+    """The page of the union, the slow way: every ID of every list."""
+    return page.select(sorted({i for ids in lists for i in ids}, reverse=True))
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_merge_equals_the_page_of_the_union(seed: int) -> None:
+    rng = random.Random(seed)
+    lists = [sorted(rng.sample(range(1, 400), rng.randrange(0, 60))) for _ in range(rng.randrange(1, 8))]
+    bound = lambda: rng.choice([None, rng.randrange(0, 420)])  # noqa: E731
+    page = Page(limit=rng.choice([1, 5, 20, 40]), max_id=bound(), since_id=bound(),
+                min_id=rng.choice([None, None, rng.randrange(0, 420)]))
+    stored, *others = lists
+    assert page.merge(page.window(stored), others) == naive_merge(page, lists)

@@ -119,23 +119,20 @@ class StatusesService:
         """Each author's recent non-direct status ids, oldest first (the celebrity
         merge reads a page of these by binary search). Cached; dropped on every
         post or delete by the author, so a celebrity's new status shows at once."""
-        wanted = list(authors)
-        keys = [f"recent:{a}" for a in wanted]
-        cached = await self._cache.get_many(keys)
-        out: dict[int, list[int]] = {}
-        fresh: dict[str, list[int]] = {}
-        for author, key in zip(wanted, keys, strict=True):
-            hit = cached.get(key)
-            if hit is None:
+        wanted = authors if isinstance(authors, (list, set, frozenset)) else list(authors)
+        out: dict[int, list[int]] = await self._cache.get_records("recent", wanted)
+        if len(out) == len(wanted):
+            return out
+        fresh: dict[int, list[int]] = {}
+        for author in wanted:
+            if author not in out:
                 rows = await self._db.for_id(author).fetch_all(
                     "SELECT id FROM statuses WHERE account_id = ? AND visibility <> 'direct'"
                     " ORDER BY id DESC LIMIT ?",
                     (author, RECENT_PER_AUTHOR),
                 )
-                hit = fresh[key] = [r["id"] for r in reversed(rows)]
-            out[author] = hit
-        if fresh:
-            await self._cache.set_many(fresh)
+                out[author] = fresh[author] = [r["id"] for r in reversed(rows)]
+        await self._cache.set_records("recent", fresh)
         return out
 
     async def visible_to(self, statuses: Iterable[Status], viewer_id: int | None) -> list[Status]:
@@ -321,7 +318,7 @@ class StatusesService:
             await self._outbox.stage(tx, status.account_id, created_event(status, reblog_of_account_id))
         # A crash here is what the outbox is for: the event is committed with the row.
         self._b.failpoints.hit("status.after_commit")
-        await self._cache.delete(f"recent:{status.account_id}")
+        await self._cache.delete_records("recent", status.account_id)
         await self._accounts.counters_changed(status.account_id)
         if status.reblog_of_id is not None:
             await self.forget_viewer_flags(status.account_id)
@@ -366,7 +363,7 @@ class StatusesService:
                      "reblog_of_id": status.reblog_of_id, "in_reply_to_id": status.in_reply_to_id},
                 )
         await self._cache.delete_records("s", status.id)
-        await self._cache.delete(f"recent:{status.account_id}")
+        await self._cache.delete_records("recent", status.account_id)
         if not removed:
             return
         await self._accounts.counters_changed(status.account_id)

@@ -54,16 +54,9 @@ class TimelinesService:
         if celebrities:
             celebrities = celebrities & set(await self._follows.following_ids(viewer_id))
         if celebrities:
-            # Hybrid fanout: each followed celebrity contributes its own page of recent
-            # statuses (a binary search in a cached list), merged with the stored page.
-            candidates = set(ids)
-            for recent in (await self._statuses.recent_ascending(celebrities)).values():
-                candidates.update(page.window(recent))
-            # Every candidate is already inside the page's bounds: keep the nearest ones.
-            if page.ascending:
-                ids = sorted(heapq.nsmallest(page.limit, candidates), reverse=True)
-            else:
-                ids = heapq.nlargest(page.limit, candidates)
+            # Hybrid fanout: each followed celebrity's recent statuses (a cached
+            # ascending list) are merged with the stored page at read time.
+            ids = page.merge(ids, (await self._statuses.recent_ascending(celebrities)).values())
         found = await self._statuses.get_many(ids)
         statuses = [s for i in ids if (s := found.get(i)) is not None]
         return await self._statuses.visible_to(statuses, viewer_id)
