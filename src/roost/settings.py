@@ -25,6 +25,8 @@ class Settings:
     # timelines at read time instead of being fanned out on write.
     celebrity_threshold: int = 10_000
     timeline_max_items: int = 800
+    # Home timelines held in memory in front of SQLite (~6.4 KB each when full).
+    timeline_hot_lists: int = 50_000
     log_partitions: int = 8
     cache_max_items: int = 500_000
     cache_ttl_seconds: float = 300.0

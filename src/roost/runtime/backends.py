@@ -18,7 +18,9 @@ def open_embedded(settings: Settings) -> Backends:
         db=SqliteDatabase(data / "shards", shard_map),
         cache=MemoryCache(settings.cache_max_items, settings.cache_ttl_seconds),
         log=SqliteLog(data / "log.sqlite3", settings.log_partitions),
-        timelines=SqliteTimelineStore(data / "timelines.sqlite3", settings.timeline_max_items),
+        timelines=SqliteTimelineStore(
+            data / "timelines.sqlite3", settings.timeline_max_items, settings.timeline_hot_lists
+        ),
         ids=IdGenerator(),
         failpoints=Failpoints(settings.failpoints),
     )

@@ -186,3 +186,19 @@ def test_nothing_to_warm_after_a_crash(tmp_path: Path) -> None:
         await again.close()
 
     run(body())
+
+
+def test_hot_lists_come_from_the_settings(tmp_path: Path) -> None:
+    from roost.runtime.backends import close, open_embedded
+    from roost.settings import Settings
+
+    async def body() -> None:
+        backends = open_embedded(Settings(data_dir=tmp_path, timeline_hot_lists=2))
+        store = backends.timelines
+        for n in range(4):
+            await store.replace(f"home:{n}", [n + 1])
+        assert isinstance(store, SqliteTimelineStore)
+        assert store.hot_timelines() == ["home:2", "home:3"]
+        await close(backends)
+
+    run(body())
