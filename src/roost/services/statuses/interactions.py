@@ -40,7 +40,7 @@ class InteractionsService:
                     {"type": "favourite.created", "account_id": actor, "status_id": status.id,
                      "status_account_id": status.account_id},
                 )
-        await self._changed(actor, status.id, shard, added)
+        await self._finish_favourite(actor, status.id, shard, added)
         return await self._statuses.get_visible(status.id, actor)
 
     async def unfavourite(self, identity: Identity, status_id: int) -> Status:
@@ -57,10 +57,11 @@ class InteractionsService:
                 await self._outbox.stage(
                     tx, actor, {"type": "favourite.deleted", "account_id": actor, "status_id": status.id},
                 )
-        await self._changed(actor, status.id, shard, removed)
+        await self._finish_favourite(actor, status.id, shard, removed)
         return await self._statuses.get_visible(status.id, actor)
 
-    async def _changed(self, actor: int, status_id: int, shard: Shard, changed: int) -> None:
+    async def _finish_favourite(self, actor: int, status_id: int, shard: Shard, changed: int) -> None:
+        """After the status-side transaction: the favouriter's half, then the event."""
         await self._cache.delete_records("s", status_id)
         if changed:
             # The favouriter's half lives on its own shard; the relations worker
