@@ -62,8 +62,8 @@ class InteractionsService:
 
     async def _finish_favourite(self, actor: int, status_id: int, shard: Shard, changed: int) -> None:
         """After the status-side transaction: the favouriter's half, then the event."""
-        await self._cache.delete_records("s", status_id)
         if changed:
+            await self._cache.delete_records("s", status_id)  # its favourites_count moved
             # The favouriter's half lives on its own shard; the relations worker
             # reconciles it from the event if a crash falls here.
             self._b.failpoints.hit("favourite.before_account_side")
