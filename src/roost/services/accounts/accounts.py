@@ -19,6 +19,7 @@ from roost.ports.database import Executor, Row
 from roost.services.batches import execute_per_shard
 from roost.services.cache_aside import get_by_ids, get_or_load
 from roost.services.context import Backends
+from roost.services.counters import add_clamped
 from roost.services.outbox import Outbox
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -319,8 +320,7 @@ class AccountsService:
         params: tuple[Any, ...] = (delta, delta)
         params += (now_ms(), account_id) if last_status else (account_id,)
         await tx.execute(
-            f"UPDATE accounts SET {counter} = CASE WHEN {counter} + ? < 0 THEN 0"
-            f" ELSE {counter} + ? END{extra} WHERE id = ?",
+            f"UPDATE accounts SET {add_clamped(counter)}{extra} WHERE id = ?",
             params,
         )
 

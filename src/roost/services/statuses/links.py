@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from roost.ports.cache import Cache
 from roost.ports.database import Executor, ShardedDatabase
+from roost.services.counters import add_clamped
 
 _COUNTERS = frozenset({"replies_count", "reblogs_count", "favourites_count"})
 
@@ -23,11 +24,7 @@ async def bump_in(tx: Executor, status_id: int, counter: str, delta: int) -> Non
     (never below zero); drop the cached record after the commit."""
     if counter not in _COUNTERS:
         raise ValueError(counter)
-    await tx.execute(
-        f"UPDATE statuses SET {counter} = CASE WHEN {counter} + ? < 0 THEN 0"
-        f" ELSE {counter} + ? END WHERE id = ?",
-        (delta, delta, status_id),
-    )
+    await tx.execute(f"UPDATE statuses SET {add_clamped(counter)} WHERE id = ?", (delta, delta, status_id))
 
 
 class StatusLinks:
