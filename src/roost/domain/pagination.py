@@ -41,16 +41,18 @@ class Page:
     def window(self, ascending: Sequence[int]) -> list[int]:
         """This page of an ascending (oldest first) sequence of IDs, newest first,
         found by binary search: the cost does not grow with the sequence."""
-        lower = self.lower_bound
+        return list(reversed(self._slice(ascending, self.lower_bound, self.max_id)))
+
+    def _slice(self, ascending: Sequence[int], lower: int | None, upper: int | None) -> Sequence[int]:
+        """Up to ``limit`` IDs strictly between ``lower`` and ``upper``, still ascending:
+        the lowest ones when reading upwards (min_id), else the highest."""
         start = 0 if lower is None else bisect.bisect_right(ascending, lower)
-        end = len(ascending) if self.max_id is None else bisect.bisect_left(ascending, self.max_id)
+        end = len(ascending) if upper is None else bisect.bisect_left(ascending, upper)
         if start >= end:
-            return []
+            return ()
         if self.ascending:
-            chosen = ascending[start : min(end, start + self.limit)]
-        else:
-            chosen = ascending[max(start, end - self.limit) : end]
-        return list(reversed(chosen))
+            return ascending[start : min(end, start + self.limit)]
+        return ascending[max(start, end - self.limit) : end]
 
     def merge(self, page: list[int], others: Iterable[Sequence[int]]) -> list[int]:
         """This page of the union of one list, already cut to this page (``page``,
@@ -72,13 +74,7 @@ class Page:
             lower = page[-1] if lower is None else max(lower, page[-1])
         candidates = set(page)
         for ascending in others:
-            start = 0 if lower is None else bisect.bisect_right(ascending, lower)
-            end = len(ascending) if upper is None else bisect.bisect_left(ascending, upper)
-            if start < end:
-                if self.ascending:
-                    candidates.update(ascending[start : min(end, start + limit)])
-                else:
-                    candidates.update(ascending[max(start, end - limit) : end])
+            candidates.update(self._slice(ascending, lower, upper))
         if self.ascending:
             return sorted(heapq.nsmallest(limit, candidates), reverse=True)
         return heapq.nlargest(limit, candidates)
