@@ -22,14 +22,10 @@ TOKEN=$($BIN/python -c 'import json, sys; print(json.load(open(sys.argv[1]))["ac
 curl -sf -H "Authorization: Bearer $TOKEN" "$ROOST_URL/api/v1/timelines/home?limit=20" >"$BODY"
 echo "raw app will send a saved home page of $(wc -c <"$BODY") bytes"
 
-RAW_ASGI_BODY=$BODY $BIN/granian --interface asgi --host 127.0.0.1 --port "$PORT" --working-dir bench \
-    raw_asgi:app >/tmp/roost-raw-asgi.log 2>&1 &
-GRANIAN=$!
-trap 'kill "$GRANIAN" 2>/dev/null || true; rm -f "$BODY"' EXIT INT TERM
-for _ in 1 2 3 4 5 6 7 8 9 10; do
-    curl -sf "$RAW/ready" >/dev/null && break
-    sleep 0.5
-done
+. bench/raw_asgi.sh
+trap 'kill "${RAW_PID:-}" 2>/dev/null || true; rm -f "$BODY"' EXIT INT TERM
+export RAW_ASGI_BODY="$BODY"
+start_raw_asgi
 
 $BIN/roost bench run --target "$ROOST_URL" --state "$STATE" --workload home --compare-target "$RAW" \
     --connections 32 --duration "$DURATION" --warmup 5 --name home-vs-raw-asgi-home-page \

@@ -15,14 +15,9 @@ PORT=${RAW_ASGI_PORT:-8199}
 RAW=http://127.0.0.1:$PORT
 BIN=.venv/bin
 
-$BIN/granian --interface asgi --host 127.0.0.1 --port "$PORT" --working-dir bench raw_asgi:app \
-    >/tmp/roost-raw-asgi.log 2>&1 &
-GRANIAN=$!
-trap 'kill "$GRANIAN" 2>/dev/null || true' EXIT INT TERM
-for _ in 1 2 3 4 5 6 7 8 9 10; do
-    curl -sf "$RAW/health" >/dev/null && break
-    sleep 0.5
-done
+. bench/raw_asgi.sh
+trap 'kill "${RAW_PID:-}" 2>/dev/null || true' EXIT INT TERM
+start_raw_asgi
 
 # wrk, closed loop: the most it can report on this machine.
 $BIN/roost bench run --target "$RAW" --workload ceiling --connections 64 --duration "$DURATION" \
