@@ -1,8 +1,9 @@
 """Runs a handler over every partition of the log as one consumer group.
 
 Offsets are committed after a round (a batch from every partition) is handled,
-so a crash replays at most one round (handlers are idempotent). A failing record is retried with
-backoff rather than skipped: fanout must not silently lose a status.
+so a crash replays at most one round (handlers are idempotent). A failing
+record is retried with backoff rather than skipped: fanout must not silently
+lose a status.
 """
 
 from __future__ import annotations
