@@ -8,7 +8,8 @@ from roost.gateway.context import Call
 from roost.gateway.endpoints import PAGE_PARAMS, Param
 from roost.gateway.routes.table import TABLE
 
-ACCOUNT_ID = Param("account_id", "id", where="path", required=True)
+# The requester's account id (Mastodon's :id; the OpenAPI description calls it account_id).
+ID = Param("id", "id", where="path", required=True, description="The requesting account's id")
 
 
 @TABLE.add("GET", "/api/v1/follow_requests", "Accounts waiting for the caller's approval, newest request first",
@@ -23,15 +24,15 @@ async def list_requests(call: Call) -> Response:
     )
 
 
-@TABLE.add("POST", "/api/v1/follow_requests/{account_id}/authorize", "Approve a follow request",
-           auth="user", scope="write:follows", tag="follow_requests", params=(ACCOUNT_ID,))
+@TABLE.add("POST", "/api/v1/follow_requests/{id}/authorize", "Approve a follow request",
+           auth="user", scope="write:follows", tag="follow_requests", params=(ID,))
 async def authorize(call: Call) -> Response:
-    rel = await call.services.need("follows").authorize(call.user_id, call.path_id("account_id"))
+    rel = await call.services.need("follows").authorize(call.user_id, call.path_id())
     return call.json(call.serializer.relationship(rel))
 
 
-@TABLE.add("POST", "/api/v1/follow_requests/{account_id}/reject", "Reject a follow request",
-           auth="user", scope="write:follows", tag="follow_requests", params=(ACCOUNT_ID,))
+@TABLE.add("POST", "/api/v1/follow_requests/{id}/reject", "Reject a follow request",
+           auth="user", scope="write:follows", tag="follow_requests", params=(ID,))
 async def reject(call: Call) -> Response:
-    rel = await call.services.need("follows").reject(call.user_id, call.path_id("account_id"))
+    rel = await call.services.need("follows").reject(call.user_id, call.path_id())
     return call.json(call.serializer.relationship(rel))
