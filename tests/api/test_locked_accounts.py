@@ -85,6 +85,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         w.answers["requests before answers"] = w.get("/api/v1/follow_requests", "alice").json()
         w.answers["credentials before answers"] = w.get("/api/v1/accounts/verify_credentials", "alice").json()
         w.answers["relationship alice->bob before"] = w.relationship("alice", "bob")
+        w.answers["notifications before answers"] = w.get("/api/v1/notifications", "alice", limit=40).json()
         w.answers["authorize"] = w.post(f"/api/v1/follow_requests/{users['bob'].id}/authorize", "alice")
         w.answers["reject"] = w.post(f"/api/v1/follow_requests/{users['dave'].id}/reject", "alice")
         w.answers["withdraw"] = w.post(f"/api/v1/accounts/{w.alice.id}/unfollow", "erin")
@@ -129,10 +130,18 @@ def test_pending_requests_are_listed_newest_first(world: World) -> None:
     assert (rel["requested_by"], rel["followed_by"]) == (True, False)
 
 
+def follow_request_notifications(notes: list[dict[str, Any]]) -> list[str]:
+    return sorted(n["account"]["username"] for n in notes if n["type"] == "follow_request")
+
+
 def test_the_locked_account_is_notified_of_each_request_once(world: World) -> None:
+    assert follow_request_notifications(world.answers["notifications before answers"]) == [
+        "bob", "carol", "dave", "erin"]
+
+
+def test_answered_and_withdrawn_requests_take_their_notification_along(world: World) -> None:
     notes = world.get("/api/v1/notifications", "alice", limit=40).json()
-    requests = sorted(n["account"]["username"] for n in notes if n["type"] == "follow_request")
-    assert requests == ["bob", "carol", "dave", "erin"]
+    assert follow_request_notifications(notes) == ["carol"]
 
 
 def test_authorize_grants_the_follow(world: World) -> None:
@@ -354,6 +363,9 @@ def test_locking_keeps_existing_followers_and_a_new_ask_after_reject_waits_again
     assert world.relationship("bob", "alice")["following"] is True
     rel = world.post(f"/api/v1/accounts/{world.alice.id}/follow", "erin").json()
     assert (rel["following"], rel["requested"]) == (False, True)
+    world.srv.drain()
+    notes = world.get("/api/v1/notifications", "alice", limit=40).json()
+    assert follow_request_notifications(notes) == ["erin"]  # carol's went with the unlock
     # A followed account that locks later does not demote an existing follow to a request.
     rel = world.post(f"/api/v1/accounts/{world.alice.id}/follow", "bob", reblogs="false").json()
     assert (rel["following"], rel["requested"], rel["showing_reblogs"]) == (True, False, False)

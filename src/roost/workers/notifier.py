@@ -34,3 +34,5 @@ class NotifierWorker:
             await self._notifications.create(event["target_id"], "follow", actor, None)
         elif kind == "follow_request.created":
             await self._notifications.create(event["target_id"], "follow_request", actor, None)
+        elif kind == "follow_request.removed":
+            await self._notifications.remove_from(event["target_id"], "follow_request", actor)

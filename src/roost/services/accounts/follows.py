@@ -104,9 +104,21 @@ class FollowsService:
         await self._outbox.flush(shard)
 
     async def _drop_request(self, requester_id: int, target_id: int) -> bool:
-        return bool(await self._db.for_id(target_id).execute(
-            "DELETE FROM follow_requests WHERE account_id = ? AND requester_id = ?", (target_id, requester_id)
-        ))
+        """Delete a pending request; its event withdraws the ``follow_request`` notification
+        (Mastodon destroys it with the request), in order after the one that created it."""
+        shard = self._db.for_id(target_id)
+        async with shard.transaction() as tx:
+            dropped = await tx.execute(
+                "DELETE FROM follow_requests WHERE account_id = ? AND requester_id = ?", (target_id, requester_id)
+            )
+            if dropped:
+                await self._outbox.stage(
+                    tx, requester_id,
+                    {"type": "follow_request.removed", "account_id": requester_id, "target_id": target_id},
+                )
+        if dropped:
+            await self._outbox.flush(shard)
+        return bool(dropped)
 
     async def authorize(self, account_id: int, requester_id: int) -> Relationship:
         """Turn ``requester_id``'s pending request to ``account_id`` into a follow.
