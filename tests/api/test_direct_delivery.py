@@ -8,7 +8,8 @@ itself and its mention notification, never in the home timeline.
 
 ann posts. Each reader's home timeline is either built before the post, never built,
 or built and then dropped after it; the server keeps only two lists in memory, so
-the others are also evicted and read back from disk.
+the others are also evicted and read back from disk. Every case runs twice: with ann
+an ordinary author and with ann a celebrity (merged at read time, not fanned out).
 """
 
 from __future__ import annotations
@@ -44,9 +45,13 @@ class World:
         return {name for name, i in self.ids.items() if i in {s["id"] for s in r.json()}}
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with running_server(tmp_path_factory.mktemp("direct"), timeline_hot_lists=2) as srv:
+@pytest.fixture(scope="module", params=["ordinary", "celebrity"])
+def world(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[World]:
+    # A celebrity (at or above the threshold) is not fanned out to followers: its
+    # statuses are merged at read time, except direct ones, which are delivered.
+    threshold = 1 if request.param == "celebrity" else 10_000
+    with running_server(tmp_path_factory.mktemp("direct"), timeline_hot_lists=2,
+                        celebrity_threshold=threshold) as srv:
         names = ["ann", *FOLLOWERS, *STRANGERS, WATCHER]
         users = {n: srv.quick_user(n) for n in names}
         w = World(srv, users)

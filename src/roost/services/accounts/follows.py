@@ -4,6 +4,11 @@
 The two sides are written one after the other, each idempotently (follow
 again to repair a half-written edge); the follower's side is written first,
 so a failure in between never leaves a follower receiving statuses it did not ask for.
+
+A follow of a locked account is a pending request instead (``follow_requests``,
+on the locked account's shard only), never a row in either follow table, so
+nothing that reads the graph (fanout, the visibility check, counters) treats a
+requester as a follower until the account approves it.
 """
 
 from __future__ import annotations
