@@ -50,6 +50,8 @@ class FanoutWorker:
                 return  # unfollowed since; follow.deleted follows in this partition
             # Repairs the followee's half if the follow request died before writing it.
             await self._follows.ensure_follower_side(follower, followee, event["follow_id"])
+            # And the request an approval had not yet deleted when it died.
+            await self._follows.drop_settled_request(follower, followee)
             if not self._accounts.is_celebrity(followee):
                 ids = await self._timelines.statuses_for_home(follower, [followee])
                 await self._store.push_many((home_key(follower), i) for i in ids[:MERGE_ON_FOLLOW])

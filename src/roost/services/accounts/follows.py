@@ -131,8 +131,9 @@ class FollowsService:
         The follow is written first (the ordinary, idempotent follow path: its
         event merges the account's recent statuses into the requester's home and
         notifies ``follow``), then the request is deleted. A crash in between leaves
-        the follow granted and a stale request that the next authorize or reject
-        clears; it never leaves a request answered without the follow.
+        the follow granted and a stale request, which the fanout worker deletes when
+        it handles the follow's event (``drop_settled_request``); it never leaves a
+        request answered without the follow.
         """
         await self._accounts.require(requester_id)
         row = await self._db.for_id(account_id).fetch_one(
@@ -142,8 +143,13 @@ class FollowsService:
         if row is None:
             raise NotFound()
         await self._follow(requester_id, account_id, reblogs=bool(row["show_reblogs"]), notify=bool(row["notify"]))
+        self._b.failpoints.hit("follow_request.before_delete")
         await self._drop_request(requester_id, account_id)
         return (await self.relationships(account_id, [requester_id]))[0]
+
+    async def drop_settled_request(self, follower_id: int, target_id: int) -> None:
+        """Delete a request its author no longer needs because it follows already."""
+        await self._drop_request(follower_id, target_id)
 
     async def reject(self, account_id: int, requester_id: int) -> Relationship:
         await self._accounts.require(requester_id)
