@@ -7,7 +7,10 @@ non-follower's home timeline depending on whether that timeline was built?
 Registers five fresh accounts through the API (argon2 hashing: a few seconds).
 The one-second pauses let the log consumers (fanout, notifications) catch up.
 """
-import sys, time, uuid
+import sys
+import time
+import uuid
+
 import httpx
 
 base = sys.argv[1]
