@@ -35,7 +35,7 @@ GENEROUS_LIMITS: dict[str, Any] = {
 _TABLES = (
     "accounts", "account_directory", "following", "followers", "applications", "application_ids",
     "tokens", "authorization_codes", "statuses", "status_replies", "reblogs", "favourites",
-    "account_favourites", "notifications", "idempotency_keys", "outbox",
+    "account_favourites", "notifications", "idempotency_keys", "outbox", "follow_requests",
 )
 _SUMS = (
     ("accounts", "TOTAL(statuses_count) || '/' || TOTAL(followers_count) || '/' || TOTAL(following_count)"

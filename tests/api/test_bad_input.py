@@ -391,6 +391,20 @@ CASES: list[Case] = [
       kwargs={"data": {"reblogs": "maybe"}}),
     C("POST", "/api/v1/accounts/{id}/unfollow", "unknown account", 404, path="/api/v1/accounts/1/unfollow",
       error=NOT_FOUND),
+    # follow requests (alice is not locked: nobody is waiting, so every answer is a 404)
+    C("GET", "/api/v1/follow_requests", "limit junk", 422, kwargs={"params": {"limit": "lots"}}),
+    C("GET", "/api/v1/follow_requests", "max_id not an id", 422, kwargs={"params": {"max_id": "-3"}}),
+    C("GET", "/api/v1/follow_requests", "write-only token", 403, who="alice_write"),
+    C("POST", "/api/v1/follow_requests/{id}/authorize", "no pending request from a follower", 404,
+      path="/api/v1/follow_requests/{bob}/authorize", error=NOT_FOUND),
+    C("POST", "/api/v1/follow_requests/{id}/authorize", "the caller's own id", 404,
+      path="/api/v1/follow_requests/{alice}/authorize", error=NOT_FOUND),
+    C("POST", "/api/v1/follow_requests/{id}/authorize", "a status id", 404,
+      path="/api/v1/follow_requests/{status}/authorize", error=NOT_FOUND),
+    C("POST", "/api/v1/follow_requests/{id}/reject", "no pending request", 404,
+      path="/api/v1/follow_requests/{carol}/reject", error=NOT_FOUND),
+    C("POST", "/api/v1/follow_requests/{id}/reject", "read-only token", 403, who="alice_read",
+      path="/api/v1/follow_requests/{carol}/reject"),
     # operations and instance: input-less GET routes reject other methods, in JSON
     *[C("GET", p, "wrong method", 405, who="anon", kwargs={"method": "POST"}) for p in (
         "/health", "/ready", "/openapi.json", "/avatars/original/missing.png", "/headers/original/missing.png",

@@ -222,6 +222,19 @@ def workload(srv: Server) -> None:
     assert c.post("/oauth/revoke", data={"client_id": srv.client_id, "client_secret": srv.client_secret,
                                         "token": token.json()["access_token"]}).status_code == 200
     assert c.post("/api/v1/notifications/clear", headers=alice.headers).status_code == 200
+    # Follow requests: dave locks, three ask, one is approved, one rejected, then dave unlocks.
+    assert c.patch("/api/v1/accounts/update_credentials", headers=dave.headers,
+                   data={"locked": "true"}).status_code == 200
+    for u in (bob, users[3], users[4]):
+        assert c.post(f"/api/v1/accounts/{dave.id}/follow", headers=u.headers).status_code == 200
+    assert c.get("/api/v1/follow_requests", headers=dave.headers, params={"limit": "1"}).status_code == 200
+    assert c.get("/api/v1/follow_requests", headers=dave.headers, params={"min_id": "1"}).status_code == 200
+    assert c.get("/api/v1/accounts/relationships", headers=dave.headers,
+                 params={"id[]": [bob.id, users[3].id]}).status_code == 200
+    assert c.post(f"/api/v1/follow_requests/{bob.id}/authorize", headers=dave.headers).status_code == 200
+    assert c.post(f"/api/v1/follow_requests/{users[3].id}/reject", headers=dave.headers).status_code == 200
+    assert c.patch("/api/v1/accounts/update_credentials", headers=dave.headers,
+                   data={"locked": "false"}).status_code == 200
     srv.drain()
     # The admin path (`roost accounts delete`): remove an account with its statuses and edges.
     container = srv.container
@@ -291,6 +304,11 @@ HOT_FAMILIES = {
     "idempotency key": r"FROM idempotency_keys WHERE account_id = ",
     "application by client id": r"FROM applications WHERE client_id = ",
     "tokens of an account": r"FROM tokens WHERE account_id = ",
+    "follow requests page": r"FROM follow_requests WHERE account_id = \d+.* ORDER BY request_id (ASC|DESC) LIMIT",
+    "relationships (requested)": r"FROM follow_requests WHERE requester_id = \d+ AND account_id IN",
+    "relationships (requested_by)": r"FROM follow_requests WHERE account_id = \d+ AND requester_id IN",
+    "pending request count": r"COUNT\(\*\) AS n FROM follow_requests WHERE account_id = ",
+    "celebrity direct mentions (rebuild)": r"FROM statuses WHERE account_id = \d+ ORDER BY id DESC LIMIT \d+\) WHERE visibility = 'direct'",
 }
 
 

@@ -157,3 +157,25 @@ def test_deleted_original_takes_its_reblogs(scene: Scene) -> None:
     wait_until(lambda: scene.bob.get(f"/api/v1/accounts/{scene.bob.id}/statuses") == [], 10, 0.05,
                "bob's reblog of the deleted status to go")
     assert scene.bob.get("/api/v1/accounts/verify_credentials")["statuses_count"] == before - 1
+
+
+def test_approval_that_dies_before_deleting_the_request(scene: Scene) -> None:
+    """bob is locked and alice asks; bob's approval dies after the follow is written and
+    before the request is deleted. After the restart alice follows bob once, and the
+    stale request (with its notification) is gone without anyone answering again."""
+    assert scene.bob.client.patch("/api/v1/accounts/update_credentials", data={"locked": "true"}).status_code == 200
+    secret = scene.bob.status("for approved followers", visibility="private")
+    assert scene.alice.post(f"/api/v1/accounts/{scene.bob.id}/follow")["requested"] is True
+    alice_id = scene.alice.id
+    crash_during(scene, "follow_request.before_delete",
+                 lambda bob: bob.client.post(f"/api/v1/follow_requests/{alice_id}/authorize"))
+    alice, bob = scene.alice, scene.bob
+    wait_until(lambda: bob.get("/api/v1/follow_requests") == [], 10, 0.05, "the stale request to go")
+    (rel,) = alice.get("/api/v1/accounts/relationships", **{"id[]": bob.id})
+    assert (rel["following"], rel["requested"]) == (True, False)
+    assert bob.get(f"/api/v1/accounts/{bob.id}")["followers_count"] == 1
+    assert alice.get(f"/api/v1/accounts/{alice.id}")["following_count"] == 1
+    assert alice.get(f"/api/v1/statuses/{secret['id']}")["id"] == secret["id"]
+    wait_until(lambda: secret["id"] in alice.home_ids(), 10, 0.05, "the merge into alice's home")
+    kinds = [n["type"] for n in bob.get("/api/v1/notifications")]
+    assert kinds.count("follow") == 1 and "follow_request" not in kinds

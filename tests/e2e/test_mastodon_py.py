@@ -507,3 +507,34 @@ def test_private_and_direct_statuses_stay_private(base: str) -> None:
     with pytest.raises(MastodonNotFoundError):
         stranger.status_favourite(private.id)
     assert author.status(private.id).reblogs_count == 0
+
+
+def test_locked_account_follow_requests(base: str) -> None:
+    owner, _ = new_account(base, "lockowner")
+    asker, asker_name = new_account(base, "lockasker")
+    other, _ = new_account(base, "lockother")
+    assert owner.account_update_credentials(locked=True).locked is True
+    owner_id, asker_id, other_id = owner.me().id, asker.me().id, other.me().id
+    secret = owner.status_post("followers only, approved ones", visibility="private")
+
+    rel = asker.account_follow(owner_id)
+    assert (rel.following, rel.requested) == (False, True)
+    other.account_follow(owner_id)
+    assert [a.id for a in owner.follow_requests()] == [other_id, asker_id]
+    assert owner.account_relationships(asker_id)[0].requested_by is True
+    wait_until(lambda: [n.type for n in owner.notifications() if n.type == "follow_request"] ==
+               ["follow_request", "follow_request"], message="follow_request notifications")
+    with pytest.raises(MastodonNotFoundError):
+        asker.status(secret.id)
+
+    rel = owner.follow_request_authorize(asker_id)
+    assert rel.followed_by is True
+    rel = owner.follow_request_reject(other_id)
+    assert (rel.followed_by, rel.requested_by) == (False, False)
+    assert owner.follow_requests() == []
+    assert asker.status(secret.id).id == secret.id
+    wait_until(lambda: str(secret.id) in home_ids(asker), message="merge into the approved follower's home")
+    with pytest.raises(MastodonNotFoundError):
+        other.status(secret.id)
+    assert str(secret.id) not in home_ids(other)
+    assert asker_name in [a.acct for a in owner.account_followers(owner_id)]

@@ -94,5 +94,6 @@ class Relationship:
     showing_reblogs: bool = False
     notifying: bool = False
     followed_by: bool = False
-    requested: bool = False
+    requested: bool = False  # I asked to follow them (they are locked) and they have not answered
+    requested_by: bool = False  # they asked to follow me and I have not answered
     languages: list[str] | None = field(default=None)

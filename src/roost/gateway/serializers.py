@@ -151,7 +151,7 @@ class Serializer:
         remember(self._accounts, account.id, (account, data))
         return data
 
-    def credential_account(self, account: Account) -> dict[str, Any]:
+    def credential_account(self, account: Account, follow_requests_count: int = 0) -> dict[str, Any]:
         return {
             **self.account(account),
             "source": {
@@ -160,7 +160,7 @@ class Serializer:
                 "language": None,
                 "note": account.note,
                 "fields": [],
-                "follow_requests_count": 0,
+                "follow_requests_count": follow_requests_count,
             },
             "role": {"id": "-99", "name": "", "permissions": "0", "color": "", "highlighted": False},
         }
@@ -282,7 +282,7 @@ class Serializer:
             "muting": False,
             "muting_notifications": False,
             "requested": rel.requested,
-            "requested_by": False,
+            "requested_by": rel.requested_by,
             "domain_blocking": False,
             "endorsed": False,
             "note": "",

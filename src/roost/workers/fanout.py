@@ -42,7 +42,7 @@ class FanoutWorker:
                 await self._store.push_many((home_key(a), event["status_id"]) for a in audience)
                 self.delivered += len(audience)
         elif kind == "status.deleted":
-            async for audience in self._audience(event):
+            async for audience in self._audience(event, deleting=True):
                 await self._store.remove_many((home_key(a), event["status_id"]) for a in audience)
         elif kind == "follow.created":
             follower, followee = event["account_id"], event["target_id"]
@@ -50,6 +50,8 @@ class FanoutWorker:
                 return  # unfollowed since; follow.deleted follows in this partition
             # Repairs the followee's half if the follow request died before writing it.
             await self._follows.ensure_follower_side(follower, followee, event["follow_id"])
+            # And the request an approval had not yet deleted when it died.
+            await self._follows.drop_settled_request(follower, followee)
             if not self._accounts.is_celebrity(followee):
                 ids = await self._timelines.statuses_for_home(follower, [followee])
                 await self._store.push_many((home_key(follower), i) for i in ids[:MERGE_ON_FOLLOW])
@@ -75,11 +77,18 @@ class FanoutWorker:
         async for batch in self._follows.follower_batches(author):
             await self._store.push_many((home_key(f), i) for f in batch for i in recent)
 
-    async def _audience(self, event: dict[str, Any]) -> AsyncIterator[list[int]]:
+    async def _audience(self, event: dict[str, Any], *, deleting: bool = False) -> AsyncIterator[list[int]]:
         author = event["account_id"]
         mentioned = [int(m) for m in event.get("mention_ids") or []]
         if event["visibility"] == "direct":
-            yield [author, *mentioned]
+            # As Mastodon (FanOutOnWriteService#deliver_to_mentioned_followers!): a direct
+            # status enters the home timeline of the mentioned accounts that follow its
+            # author, and nobody else's; the others get it through their mention
+            # notification. Delivering to non-followers too would depend on whether their
+            # home timeline happened to be built, since a rebuild reads followees only.
+            # A deletion removes it from every mentioned account's home, wherever it got in.
+            receivers = mentioned if deleting else sorted(await self._follows.followers_among(author, mentioned))
+            yield [author, *receivers]
             return
         yield [author]
         if self._accounts.is_celebrity(author):

@@ -32,3 +32,7 @@ class NotifierWorker:
             await self._notifications.create(event["status_account_id"], "favourite", actor, event["status_id"])
         elif kind == "follow.created":
             await self._notifications.create(event["target_id"], "follow", actor, None)
+        elif kind == "follow_request.created":
+            await self._notifications.create(event["target_id"], "follow_request", actor, None)
+        elif kind == "follow_request.removed":
+            await self._notifications.remove_from(event["target_id"], "follow_request", actor)

@@ -2,6 +2,7 @@
 
 from roost.gateway.routes import (  # noqa: F401  (imported for their registrations)
     accounts,
+    follow_requests,
     health,
     instance,
     notifications,

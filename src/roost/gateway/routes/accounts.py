@@ -45,7 +45,8 @@ async def register(call: Call) -> Response:
            auth="user", scope="read:accounts", tag="accounts")
 async def verify_credentials(call: Call) -> Response:
     account = await call.services.need("accounts").require(call.user_id)
-    return call.json(call.serializer.credential_account(account))
+    pending = await call.services.need("follows").pending_count(account.id)
+    return call.json(call.serializer.credential_account(account, follow_requests_count=pending))
 
 
 @TABLE.add("PATCH", "/api/v1/accounts/update_credentials", "Update display name, note, locked, bot",
@@ -55,14 +56,22 @@ async def verify_credentials(call: Call) -> Response:
 ))
 async def update_credentials(call: Call) -> Response:
     p = call.params
+    locked = p.boolean("locked") if "locked" in p else None
     account = await call.services.need("accounts").update_credentials(
         call.user_id,
         display_name=p.string("display_name"),
         note=p.string("note"),
-        locked=p.boolean("locked") if "locked" in p else None,
+        locked=locked,
         bot=p.boolean("bot") if "bot" in p else None,
     )
-    return call.json(call.serializer.credential_account(account))
+    follows = call.services.need("follows")
+    if locked is False:
+        # As Mastodon: unlocking approves everyone still waiting. Sending locked=false
+        # again finishes the job if an earlier call died half-way.
+        await follows.authorize_all(account.id)
+        account = await call.services.need("accounts").require(account.id)
+    pending = await follows.pending_count(account.id)
+    return call.json(call.serializer.credential_account(account, follow_requests_count=pending))
 
 
 @TABLE.add("GET", "/api/v1/accounts/lookup", "Find an account by username", auth="optional",

@@ -4,6 +4,11 @@
 The two sides are written one after the other, each idempotently (follow
 again to repair a half-written edge); the follower's side is written first,
 so a failure in between never leaves a follower receiving statuses it did not ask for.
+
+A follow of a locked account is a pending request instead (``follow_requests``,
+on the locked account's shard only), never a row in either follow table, so
+nothing that reads the graph (fanout, the visibility check, counters) treats a
+requester as a follower until the account approves it.
 """
 
 from __future__ import annotations
@@ -33,9 +38,17 @@ class FollowsService:
     async def follow(
         self, account_id: int, target_id: int, *, reblogs: bool = True, notify: bool = False
     ) -> Relationship:
+        """Follow ``target_id``, or, when it is locked, ask to (a pending request is not a follow)."""
         if account_id == target_id:
             raise Forbidden("You cannot follow yourself")
-        await self._accounts.require(target_id)
+        target = await self._accounts.require(target_id)
+        if target.locked and not await self.is_following(account_id, target_id):
+            await self._request(account_id, target_id, reblogs=reblogs, notify=notify)
+        else:
+            await self._follow(account_id, target_id, reblogs=reblogs, notify=notify)
+        return (await self.relationships(account_id, [target_id]))[0]
+
+    async def _follow(self, account_id: int, target_id: int, *, reblogs: bool, notify: bool) -> None:
         follow_id = self._b.ids.next_id(shard_of(account_id))
         created = False
         async with self._db.for_id(account_id).transaction() as tx:
@@ -68,7 +81,126 @@ class FollowsService:
             await self._accounts.counters_changed(account_id)
         await self.ensure_follower_side(account_id, target_id, follow_id)
         await self._outbox.flush(self._db.for_id(account_id))
-        return (await self.relationships(account_id, [target_id]))[0]
+
+    # -- follow requests (locked accounts) ---------------------------------------------
+
+    async def _request(self, account_id: int, target_id: int, *, reblogs: bool, notify: bool) -> None:
+        """Record (or update the options of) a pending request on the locked account's shard.
+
+        One row in one transaction with its event, so a crash leaves either the
+        request and its notification-to-be, or neither. Asking again is idempotent.
+        """
+        shard = self._db.for_id(target_id)
+        async with shard.transaction() as tx:
+            updated = await tx.execute(
+                "UPDATE follow_requests SET show_reblogs = ?, notify = ? WHERE account_id = ? AND requester_id = ?",
+                (int(reblogs), int(notify), target_id, account_id),
+            )
+            if not updated:
+                await tx.execute(
+                    "INSERT INTO follow_requests (account_id, requester_id, request_id, show_reblogs, notify)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (target_id, account_id, self._b.ids.next_id(shard_of(target_id)), int(reblogs), int(notify)),
+                )
+                await self._outbox.stage(
+                    tx, account_id,
+                    {"type": "follow_request.created", "account_id": account_id, "target_id": target_id},
+                )
+        await self._outbox.flush(shard)
+
+    async def _drop_request(self, requester_id: int, target_id: int) -> bool:
+        """Delete a pending request; its event withdraws the ``follow_request`` notification
+        (Mastodon destroys it with the request), in order after the one that created it."""
+        shard = self._db.for_id(target_id)
+        async with shard.transaction() as tx:
+            dropped = await tx.execute(
+                "DELETE FROM follow_requests WHERE account_id = ? AND requester_id = ?", (target_id, requester_id)
+            )
+            if dropped:
+                await self._outbox.stage(
+                    tx, requester_id,
+                    {"type": "follow_request.removed", "account_id": requester_id, "target_id": target_id},
+                )
+        if dropped:
+            await self._outbox.flush(shard)
+        return bool(dropped)
+
+    async def authorize(self, account_id: int, requester_id: int) -> Relationship:
+        """Turn ``requester_id``'s pending request to ``account_id`` into a follow.
+
+        The follow is written first (the ordinary, idempotent follow path: its
+        event merges the account's recent statuses into the requester's home and
+        notifies ``follow``), then the request is deleted. A crash in between leaves
+        the follow granted and a stale request, which the fanout worker deletes when
+        it handles the follow's event (``drop_settled_request``); it never leaves a
+        request answered without the follow.
+        """
+        await self._accounts.require(requester_id)
+        row = await self._db.for_id(account_id).fetch_one(
+            "SELECT show_reblogs, notify FROM follow_requests WHERE account_id = ? AND requester_id = ?",
+            (account_id, requester_id),
+        )
+        if row is None:
+            raise NotFound()
+        await self._follow(requester_id, account_id, reblogs=bool(row["show_reblogs"]), notify=bool(row["notify"]))
+        self._b.failpoints.hit("follow_request.before_delete")
+        await self._drop_request(requester_id, account_id)
+        return (await self.relationships(account_id, [requester_id]))[0]
+
+    async def drop_settled_request(self, follower_id: int, target_id: int) -> None:
+        """Delete a request its author no longer needs because it follows already."""
+        await self._drop_request(follower_id, target_id)
+
+    async def reject(self, account_id: int, requester_id: int) -> Relationship:
+        await self._accounts.require(requester_id)
+        if not await self._drop_request(requester_id, account_id):
+            raise NotFound()
+        return (await self.relationships(account_id, [requester_id]))[0]
+
+    async def authorize_all(self, account_id: int) -> int:
+        """Approve every pending request (Mastodon does this when an account unlocks)."""
+        approved = 0
+        while True:
+            rows = await self._db.for_id(account_id).fetch_all(
+                "SELECT requester_id FROM follow_requests WHERE account_id = ? ORDER BY request_id LIMIT 100",
+                (account_id,),
+            )
+            if not rows:
+                return approved
+            for row in rows:
+                try:
+                    await self.authorize(account_id, row["requester_id"])
+                    approved += 1
+                except NotFound:  # the requester's account is gone
+                    await self._drop_request(row["requester_id"], account_id)
+
+    async def request_page(self, account_id: int, page: Page) -> list[tuple[int, int]]:
+        """(cursor, requester id) pairs of the pending requests to an account, newest first."""
+        return await pairs_page(
+            self._db.for_id(account_id), "follow_requests", "account_id", account_id, "request_id",
+            "requester_id", page,
+        )
+
+    async def pending_count(self, account_id: int) -> int:
+        row = await self._db.for_id(account_id).fetch_one(
+            "SELECT COUNT(*) AS n FROM follow_requests WHERE account_id = ?", (account_id,)
+        )
+        return int(row["n"]) if row else 0
+
+    async def _requested(self, account_id: int, targets: list[int]) -> set[int]:
+        """Which of ``targets`` have a pending request from ``account_id`` (each on its own shard)."""
+        by_shard: dict[int, list[int]] = {}
+        for target in targets:
+            by_shard.setdefault(self._db.shard_map.physical_for_id(target), []).append(target)
+        found: set[int] = set()
+        for physical, batch in by_shard.items():
+            marks = ",".join("?" * len(batch))
+            rows = await self._db.shards[physical].fetch_all(
+                f"SELECT account_id FROM follow_requests WHERE requester_id = ? AND account_id IN ({marks})",
+                (account_id, *batch),
+            )
+            found.update(r["account_id"] for r in rows)
+        return found
 
     async def ensure_follower_side(self, account_id: int, target_id: int, follow_id: int) -> None:
         """Write the followee's half of a follow (idempotent; the counter moves only once)."""
@@ -139,6 +271,8 @@ class FollowsService:
         if removed:
             await self._accounts.counters_changed(account_id)
         await self.ensure_follower_side_removed(account_id, target_id)
+        # Unfollowing a locked account one has only asked to follow withdraws the request.
+        await self._drop_request(account_id, target_id)
         await self._outbox.flush(self._db.for_id(account_id))
         return (await self.relationships(account_id, [target_id]))[0]
 
@@ -154,6 +288,14 @@ class FollowsService:
                 (account_id, *targets),
             )
             followed_by.update(r["follower_id"] for r in rows)
+            rows = await self._db.for_id(account_id).fetch_all(
+                f"SELECT requester_id FROM follow_requests WHERE account_id = ? AND requester_id IN ({marks})",
+                (account_id, *targets),
+            )
+            requested_by = {r["requester_id"] for r in rows}
+            requested = await self._requested(account_id, targets)
+        else:
+            requested_by, requested = set(), set()
         out = []
         for target in targets:
             options = following.get(target)
@@ -164,6 +306,9 @@ class FollowsService:
                     showing_reblogs=bool(options and options[0]),
                     notifying=bool(options and options[1]),
                     followed_by=target in followed_by,
+                    # A stale request left by a crash during authorize is not "requested".
+                    requested=options is None and target in requested,
+                    requested_by=target in requested_by and target not in followed_by,
                 )
             )
         return out
@@ -183,6 +328,18 @@ class FollowsService:
 
     async def is_following(self, account_id: int, target_id: int) -> bool:
         return target_id in await self._following_map(account_id)
+
+    async def followers_among(self, account_id: int, candidates: Iterable[int]) -> set[int]:
+        """Which of ``candidates`` follow ``account_id`` (its 'followers' side, one shard)."""
+        wanted = list(dict.fromkeys(candidates))
+        if not wanted:
+            return set()
+        marks = ",".join("?" * len(wanted))
+        rows = await self._db.for_id(account_id).fetch_all(
+            f"SELECT follower_id FROM followers WHERE account_id = ? AND follower_id IN ({marks})",
+            (account_id, *wanted),
+        )
+        return {r["follower_id"] for r in rows}
 
     async def follower_batches(self, account_id: int, batch: int = 1000) -> AsyncIterator[list[int]]:
         """Every follower id, in batches, by keyset pagination (for fanout)."""
@@ -222,3 +379,6 @@ class FollowsService:
                 await self._accounts.bump(follower, "following_count", -1)
                 await self._cache.delete(f"fg:{follower}")
         await self._db.for_id(account_id).execute("DELETE FROM followers WHERE account_id = ?", (account_id,))
+        await self._db.for_id(account_id).execute("DELETE FROM follow_requests WHERE account_id = ?", (account_id,))
+        for shard in self._db.shards:
+            await shard.execute("DELETE FROM follow_requests WHERE requester_id = ?", (account_id,))

@@ -59,4 +59,22 @@ MIGRATIONS = (
             "CREATE UNIQUE INDEX followers_by_cursor ON followers (account_id, follow_id, follower_id)",
         ),
     ),
+    Migration(
+        "accounts",
+        3,
+        (
+            # Pending follow requests to locked accounts, on the locked account's shard
+            # only: one row, written in one transaction, so there is no half to repair.
+            # The requester's side (Relationship.requested) is a primary-key lookup here.
+            # A request is not a follow: nothing that reads 'following' or 'followers'
+            # (fanout, visibility, counters) ever sees it.
+            "CREATE TABLE follow_requests ("
+            " account_id BIGINT NOT NULL, requester_id BIGINT NOT NULL, request_id BIGINT NOT NULL,"
+            " show_reblogs INTEGER NOT NULL DEFAULT 1, notify INTEGER NOT NULL DEFAULT 0,"
+            " PRIMARY KEY (account_id, requester_id))",
+            "CREATE UNIQUE INDEX follow_requests_by_cursor ON follow_requests (account_id, request_id)",
+            # Deleting an account withdraws the requests it sent, on every shard.
+            "CREATE INDEX follow_requests_by_requester ON follow_requests (requester_id)",
+        ),
+    ),
 )

@@ -90,6 +90,13 @@ class NotificationsService:
             "DELETE FROM notifications WHERE account_id = ?", (account_id,)
         )
 
+    async def remove_from(self, recipient: int, type_: str, from_account_id: int) -> None:
+        """Withdraw a notification about an account (an answered follow request)."""
+        await self._db.for_id(recipient).execute(
+            "DELETE FROM notifications WHERE account_id = ? AND type = ? AND from_account_id = ? AND status_id = 0",
+            (recipient, type_, from_account_id),
+        )
+
     async def remove_about_status(self, recipient_ids: Iterable[int], status_id: int) -> None:
         for recipient in set(recipient_ids):
             await self._db.for_id(recipient).execute(

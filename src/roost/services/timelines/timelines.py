@@ -68,11 +68,29 @@ class TimelinesService:
     async def rebuild_home(self, viewer_id: int) -> None:
         """Reconstruct a cold home timeline from the statuses of the viewer and its followees."""
         self.rebuilds += 1
-        authors = [
-            a for a in await self._follows.following_ids(viewer_id) if not self._accounts.is_celebrity(a)
-        ]
+        authors: list[int] = []
+        celebrities: list[int] = []
+        for followee in await self._follows.following_ids(viewer_id):
+            (celebrities if self._accounts.is_celebrity(followee) else authors).append(followee)
         ids = await self.statuses_for_home(viewer_id, [viewer_id, *authors])
+        # A celebrity's direct statuses are fanned out to the followers they mention
+        # (the read-time merge carries only non-direct ones), so a rebuild must find them too.
+        ids += await self._direct_mentions(viewer_id, celebrities)
         await self._store.replace(home_key(viewer_id), ids)
+
+    async def _direct_mentions(self, viewer_id: int, authors: list[int]) -> list[int]:
+        """Direct statuses mentioning ``viewer_id`` among each author's newest statuses
+        (as many as a timeline holds, so the scan is bounded for prolific authors)."""
+        cap = self._b.settings.timeline_max_items
+        found: list[int] = []
+        for author in authors:
+            rows = await self._db.for_id(author).fetch_all(
+                "SELECT id FROM (SELECT id, visibility, mention_ids FROM statuses WHERE account_id = ?"
+                " ORDER BY id DESC LIMIT ?) WHERE visibility = 'direct' AND (' ' || mention_ids || ' ') LIKE ?",
+                (author, cap, f"% {viewer_id} %"),
+            )
+            found.extend(r["id"] for r in rows)
+        return found
 
     async def statuses_for_home(self, viewer_id: int, authors: Iterable[int]) -> list[int]:
         """The newest ids by ``authors`` that belong in ``viewer_id``'s home timeline
