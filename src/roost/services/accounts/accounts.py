@@ -21,6 +21,7 @@ from roost.services.cache_aside import get_by_ids, get_or_load
 from roost.services.context import Backends
 from roost.services.counters import add_clamped
 from roost.services.outbox import Outbox
+from roost.services.text_input import refuse_nul_in
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_DISPLAY_NAME = 30
@@ -88,6 +89,7 @@ class AccountsService:
         password_hash: str | None = None,
         display_name: str = "",
     ) -> Account:
+        refuse_nul_in(username=username, email=email, display_name=display_name)
         username = username.strip() if isinstance(username, str) else ""
         email = email.strip().lower() if isinstance(email, str) else ""
         if not USERNAME_RE.match(username):
@@ -283,6 +285,7 @@ class AccountsService:
         self, account_id: int, display_name: str | None = None, note: str | None = None,
         locked: bool | None = None, bot: bool | None = None,
     ) -> Account:
+        refuse_nul_in(display_name=display_name, note=note)
         sets: list[str] = []
         params: list[Any] = []
         if display_name is not None:

@@ -22,6 +22,7 @@ from roost.services.cache_aside import get_by_ids, get_or_load
 from roost.services.context import Backends
 from roost.services.outbox import Outbox
 from roost.services.statuses.links import StatusLinks
+from roost.services.text_input import refuse_nul_in
 
 IDEMPOTENCY_TTL_MS = 60 * 60 * 1000
 # Recent statuses kept per author for the read-time merge (Mastodon's feed size).
@@ -228,6 +229,7 @@ class StatusesService:
             if existing is not None:
                 return existing
         text = text or ""
+        refuse_nul_in(status=text, spoiler_text=spoiler_text, language=language)
         if not text.strip():
             raise Unprocessable("Validation failed: Text can't be blank")
         limit = self._b.settings.max_status_chars
