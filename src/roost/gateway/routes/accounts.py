@@ -52,6 +52,7 @@ async def verify_credentials(call: Call) -> Response:
            auth="user", scope="write:accounts", tag="accounts", params=(
     Param("display_name", where="body"), Param("note", where="body"),
     Param("locked", "boolean", where="body"), Param("bot", "boolean", where="body"),
+    Param("indexable", "boolean", where="body", description="Whether public posts may be found by anyone's search"),
 ))
 async def update_credentials(call: Call) -> Response:
     p = call.params
@@ -61,6 +62,7 @@ async def update_credentials(call: Call) -> Response:
         note=p.string("note"),
         locked=p.boolean("locked") if "locked" in p else None,
         bot=p.boolean("bot") if "bot" in p else None,
+        indexable=p.boolean("indexable") if "indexable" in p else None,
     )
     return call.json(call.serializer.credential_account(account))
 

@@ -59,4 +59,13 @@ MIGRATIONS = (
             "CREATE UNIQUE INDEX followers_by_cursor ON followers (account_id, follow_id, follower_id)",
         ),
     ),
+    Migration(
+        "accounts",
+        3,
+        (
+            # Whether the account's public statuses may be found by anyone's full-text
+            # search (Mastodon 4.2's opt-in; off for every account until it says so).
+            "ALTER TABLE accounts ADD COLUMN indexable INTEGER NOT NULL DEFAULT 0",
+        ),
+    ),
 )
