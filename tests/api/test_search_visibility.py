@@ -13,8 +13,10 @@ ones, a stranger, and anonymous.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -214,3 +216,38 @@ def test_without_a_user(world: World, token: str) -> None:
         ({"resolve": "true"}, "Search queries that resolve remote resources are not supported without authentication"),
     ):
         assert_error(c.get("/api/v2/search", headers=headers, params={"q": "x", **params}), 401, message)
+
+
+def test_an_index_from_before_the_upgrade_is_rebuilt(tmp_path: Path) -> None:
+    """A data directory whose index has the old layout (text only, schema version 1) is
+    indexed again at start: nothing is lost, and the new rules apply to old statuses."""
+    with running_server(tmp_path) as srv:
+        author, mentioned, stranger = srv.quick_user("old"), srv.quick_user("named"), srv.quick_user("nobody")
+        public = srv.post(author, "from before zqupgrade")["id"]
+        private = srv.post(author, "@named private zqupgrade", visibility="private")["id"]
+        srv.drain()
+    shards = sorted(tmp_path.glob("**/shard-*.sqlite3"))
+    assert shards
+    for path in shards:  # back to the layout of version 1
+        db = sqlite3.connect(path)
+        rows = db.execute("SELECT rowid, body FROM statuses_fts").fetchall()
+        db.executescript(
+            "DROP TABLE statuses_fts; DROP TABLE search_backfill;"
+            " CREATE VIRTUAL TABLE statuses_fts USING fts5(body, tokenize = 'unicode61');"
+            " DELETE FROM schema_migrations WHERE component = 'search' AND version = 2;"
+        )
+        db.executemany("INSERT INTO statuses_fts (rowid, body) VALUES (?, ?)", rows)
+        db.commit()
+        db.close()
+    with running_server(tmp_path) as srv:
+        def search(user: User) -> list[str]:
+            r = srv.client.get("/api/v2/search", headers=user.headers, params={"q": "zqupgrade"})
+            assert r.status_code == 200, r.text
+            return [s["id"] for s in r.json()["statuses"]]
+
+        assert search(author) == [private, public]
+        assert search(mentioned) == [private]
+        assert search(stranger) == []
+        assert set_indexable(srv, author, True)["indexable"] is True
+        srv.drain()
+        assert search(stranger) == [public]
