@@ -251,3 +251,19 @@ def test_an_index_from_before_the_upgrade_is_rebuilt(tmp_path: Path) -> None:
         assert set_indexable(srv, author, True)["indexable"] is True
         srv.drain()
         assert search(stranger) == [public]
+
+
+def test_favourites_looked_through_are_bounded(tmp_path: Path) -> None:
+    """search_interactions_scanned caps how many of the viewer's favourites (and reblogs)
+    one search looks through, newest first: older ones are not found, the rest still are."""
+    with running_server(tmp_path, search_interactions_scanned=3) as srv:
+        author, reader = srv.quick_user("writer"), srv.quick_user("reader")
+        ids = [srv.post(author, f"zqcapped {i}")["id"] for i in range(5)]
+        for status_id in ids:
+            r = srv.client.post(f"/api/v1/statuses/{status_id}/favourite", headers=reader.headers)
+            assert r.status_code == 200, r.text
+        srv.drain()
+        r = srv.client.get("/api/v2/search", headers=reader.headers, params={"q": "zqcapped"})
+        assert [s["id"] for s in r.json()["statuses"]] == sorted(ids, key=int, reverse=True)[:3]
+        r = srv.client.get("/api/v2/search", headers=author.headers, params={"q": "zqcapped"})
+        assert len(r.json()["statuses"]) == 5  # the author's own come from the index, uncapped
