@@ -48,7 +48,7 @@ async def verify_credentials(call: Call) -> Response:
     return call.json(call.serializer.credential_account(account))
 
 
-@TABLE.add("PATCH", "/api/v1/accounts/update_credentials", "Update display name, note, locked, bot",
+@TABLE.add("PATCH", "/api/v1/accounts/update_credentials", "Update display name, note, locked, bot, indexable",
            auth="user", scope="write:accounts", tag="accounts", params=(
     Param("display_name", where="body"), Param("note", where="body"),
     Param("locked", "boolean", where="body"), Param("bot", "boolean", where="body"),
