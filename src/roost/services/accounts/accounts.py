@@ -305,7 +305,7 @@ class AccountsService:
         if bot is not None:
             sets.append("bot = ?")
             params.append(int(bot))
-        rescope = indexable is not None and indexable != (await self.require(account_id)).indexable
+        rescope = indexable is not None and indexable != await self.is_indexable(account_id)
         if rescope:
             sets.append("indexable = ?")
             params.append(int(bool(indexable)))
