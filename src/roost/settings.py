@@ -47,6 +47,10 @@ class Settings:
     registrations_window_seconds: int = 1800
     registrations_open: bool = True
     workers: int = 1
+    # Status search (hard-search): how many of the viewer's own favourites, and as many
+    # reblogs, newest first, one search may look through for matches (the rest of the
+    # search is answered from the index). Bounds the work one query can cause.
+    search_interactions_scanned: int = 20_000
     failpoints: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -191,6 +191,9 @@ def workload(srv: Server) -> None:
         ("/api/v2/search", bob, {"q": "hello plans"}),
         ("/api/v2/search", None, {"q": "qp_us", "type": "accounts"}),
         ("/api/v2/search", bob, {"q": "words", "type": "statuses", "max_id": "9223372036854775807"}),
+        ("/api/v2/search", bob, {"q": "hello", "type": "statuses", "account_id": alice.id, "min_id": "1"}),
+        ("/api/v2/search", dave, {"q": "hello", "type": "statuses", "offset": "1"}),
+        (f"/api/v1/accounts/{alice.id}/statuses", bob, {"tagged": "plans"}),
         ("/api/v1/apps/verify_credentials", alice, {}),
         ("/api/v1/instance", None, {}),
         ("/nodeinfo/2.0", None, {}),
@@ -205,6 +208,10 @@ def workload(srv: Server) -> None:
     assert c.post(f"/api/v1/notifications/{notes[0]['id']}/dismiss", headers=alice.headers).status_code == 200
     assert c.patch("/api/v1/accounts/update_credentials", headers=alice.headers,
                    data={"display_name": "Alice", "note": "hi"}).status_code == 200
+    for indexable in ("true", "false"):  # search re-marks her public statuses each time
+        assert c.patch("/api/v1/accounts/update_credentials", headers=alice.headers,
+                       data={"indexable": indexable}).status_code == 200
+        srv.drain()
     assert c.post(f"/api/v1/accounts/{carol.id}/unfollow", headers=bob.headers).status_code == 200
     assert c.delete(f"/api/v1/statuses/{reply['id']}", headers=bob.headers).status_code == 200
     # The authorization-code flow and revocation.
@@ -300,6 +307,13 @@ HOT_FAMILIES = {
     "accounts by id batch": r"FROM accounts WHERE id IN \(",
     "thread descendants": r"FROM status_replies WHERE parent_id = ",
     "status full-text search": r"statuses_fts MATCH",
+    "search: the viewer's favourites, newest first": (
+        r"FROM account_favourites WHERE account_id = \d+.* ORDER BY status_id DESC LIMIT"),
+    "search: the viewer's reblogs, newest first": (
+        r"FROM statuses WHERE account_id = \d+ AND reblog_of_id IS NOT NULL.* ORDER BY reblog_of_id DESC LIMIT"),
+    "search: matches among given statuses": r"statuses_fts MATCH .* AND rowid IN \(",
+    "search: an account's public statuses": r"FROM statuses WHERE account_id = \d+ AND visibility = 'public'",
+    "search: re-marking public statuses": r"UPDATE statuses_fts SET scope = ",
     "account prefix search": r"FROM accounts WHERE username_lower >= ",
     "idempotency key": r"FROM idempotency_keys WHERE account_id = ",
     "application by client id": r"FROM applications WHERE client_id = ",
@@ -401,7 +415,25 @@ HOT_QUERIES: dict[str, tuple[str, tuple[Any, ...]]] = {
         " AND display_name_lower < ? LIMIT ?", ("al", "al\U0010ffff", 40)),
     "status full-text search": (
         "SELECT rowid AS id FROM statuses_fts WHERE statuses_fts MATCH ? AND rowid < ?"
-        " ORDER BY rowid DESC LIMIT ?", ('"hello"', S, 80)),
+        " ORDER BY rowid DESC LIMIT ?",
+        ('body : ("hello") AND (scope : "public" OR searchers : "a1" OR searchers : "m1")', S, 80)),
+    "search: the viewer's favourites, newest first": (
+        "SELECT status_id AS id FROM account_favourites WHERE account_id = ? AND status_id < ?"
+        " ORDER BY status_id DESC LIMIT ?", (A, S, 200)),
+    "search: the viewer's reblogs, newest first": (
+        "SELECT reblog_of_id AS id FROM statuses WHERE account_id = ? AND reblog_of_id IS NOT NULL"
+        " AND reblog_of_id > ? ORDER BY reblog_of_id DESC LIMIT ?", (A, S, 200)),
+    "search: matches among given statuses": (
+        "SELECT rowid AS id FROM statuses_fts WHERE statuses_fts MATCH ? AND rowid IN (?, ?, ?)",
+        ('body : ("hello")', *IDS)),
+    "search: an account's public statuses": (
+        "SELECT id FROM statuses WHERE account_id = ? AND visibility = 'public' AND id < ?"
+        " ORDER BY id DESC LIMIT ?", (A, S, 500)),
+    "search: re-marking public statuses": (
+        "UPDATE statuses_fts SET scope = ? WHERE rowid IN (?, ?, ?)", ("public", *IDS)),
+    "account statuses, tagged": (
+        "SELECT id FROM statuses WHERE account_id = ? AND visibility IN (?, ?)"
+        " AND instr(' ' || tags || ' ', ?) > 0 ORDER BY id DESC LIMIT ?", (A, "public", "unlisted", " x ", 20)),
     "tokens of an account": ("SELECT token FROM tokens WHERE account_id = ?", (A,)),
     "application by id": ("SELECT client_id FROM application_ids WHERE id = ?", (S,)),
 }

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 
 # @user or @user@domain, not preceded by a word character (so e-mail addresses are not mentions).
 MENTION_RE = re.compile(r"(?<![\w/@])@([A-Za-z0-9_]{1,30})(?:@([A-Za-z0-9.\-]+[A-Za-z0-9]))?")
-HASHTAG_RE = re.compile(r"(?<![\w/#&])#([A-Za-z_][A-Za-z0-9_]{0,99})")
+TAG_NAME = r"[A-Za-z_][A-Za-z0-9_]{0,99}"
+TAG_NAME_RE = re.compile(TAG_NAME)  # a whole tag name, without the #
+HASHTAG_RE = re.compile(rf"(?<![\w/#&])#({TAG_NAME})")
 URL_RE = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]")
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_]{1,30}$")
 _TOKEN_RE = re.compile(f"{URL_RE.pattern}|{MENTION_RE.pattern}|{HASHTAG_RE.pattern}")

@@ -22,6 +22,7 @@ class Account:
     statuses_count: int = 0
     last_status_at_ms: int | None = None
     email: str = ""
+    indexable: bool = False  # public statuses searchable by anyone (opt-in, as in Mastodon)
 
 
 @dataclass(slots=True)

@@ -15,6 +15,7 @@ from starlette.requests import Request
 
 from roost.domain.ids import parse_id
 from roost.errors import BadRequest, PayloadTooLarge, Unprocessable
+from roost.services.text_input import refuse_nul
 
 _INTEGER_RE = re.compile(r"-?[0-9]{1,18}")
 _TRUE = {"1", "true", "t", "yes", "on"}
@@ -63,7 +64,11 @@ class Params:
         return cls(values, query)
 
     def raw(self, name: str) -> Any:
-        return self._values.get(name)
+        value = self._values.get(name)
+        for item in value if isinstance(value, list) else (value,):
+            if isinstance(item, str):
+                refuse_nul(name, item)
+        return value
 
     def __contains__(self, name: str) -> bool:
         return name in self._values
@@ -78,7 +83,7 @@ class Params:
             value = value[0] if value else None
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise Unprocessable(f"Validation failed: {name} must be a string")
-        return str(value)
+        return refuse_nul(name, str(value))
 
     def required_str(self, name: str) -> str:
         value = self.string(name, required=True)
@@ -132,7 +137,7 @@ class Params:
         for item in value:
             if isinstance(item, bool) or not isinstance(item, (str, int)):
                 raise Unprocessable(f"Validation failed: {name} must be a list of strings")
-            out.append(str(item))
+            out.append(refuse_nul(name, str(item)))
         return out
 
 

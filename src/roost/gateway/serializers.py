@@ -130,7 +130,7 @@ class Serializer:
             "locked": account.locked,
             "bot": account.bot,
             "discoverable": True,
-            "indexable": True,
+            "indexable": account.indexable,
             "group": False,
             "noindex": False,
             "created_at": iso(account.created_at_ms - account.created_at_ms % 86_400_000),
@@ -161,6 +161,7 @@ class Serializer:
                 "note": account.note,
                 "fields": [],
                 "follow_requests_count": follow_requests_count,
+                "indexable": account.indexable,
             },
             "role": {"id": "-99", "name": "", "permissions": "0", "color": "", "highlighted": False},
         }

@@ -134,8 +134,9 @@ async def _init_notifications(c: Container) -> None:
     c.notifications = NotificationsService(c.need("backends"))
 
 
-async def _init_search(c: Container) -> None:
+async def _init_search(c: Container) -> Service:
     c.search = SearchService(c.need("backends"), c.need("accounts"), c.need("statuses"))
+    return _Started(c.search.start)
 
 
 class _ConsumerService:

@@ -22,3 +22,5 @@ class IndexerWorker:
                 await self._search.index(status)
         elif event["type"] == "status.deleted":
             await self._search.unindex(event["status_id"])
+        elif event["type"] == "account.indexable":
+            await self._search.rescope(event["account_id"])

@@ -49,10 +49,11 @@ async def verify_credentials(call: Call) -> Response:
     return call.json(call.serializer.credential_account(account, follow_requests_count=pending))
 
 
-@TABLE.add("PATCH", "/api/v1/accounts/update_credentials", "Update display name, note, locked, bot",
+@TABLE.add("PATCH", "/api/v1/accounts/update_credentials", "Update display name, note, locked, bot, indexable",
            auth="user", scope="write:accounts", tag="accounts", params=(
     Param("display_name", where="body"), Param("note", where="body"),
     Param("locked", "boolean", where="body"), Param("bot", "boolean", where="body"),
+    Param("indexable", "boolean", where="body", description="Whether public posts may be found by anyone's search"),
 ))
 async def update_credentials(call: Call) -> Response:
     p = call.params
@@ -63,6 +64,7 @@ async def update_credentials(call: Call) -> Response:
         note=p.string("note"),
         locked=locked,
         bot=p.boolean("bot") if "bot" in p else None,
+        indexable=p.boolean("indexable") if "indexable" in p else None,
     )
     follows = call.services.need("follows")
     if locked is False:

@@ -1,11 +1,12 @@
-"""GET /api/v2/search: accounts by prefix, statuses by full text (only what the caller may see)."""
+"""GET /api/v2/search: accounts by prefix, statuses by full text (only for a signed-in user, and
+only what Mastodon lets that user find: see services/search)."""
 
 from __future__ import annotations
 
 from starlette.responses import Response
 
 from roost.domain.pagination import clamp_limit
-from roost.errors import Unprocessable
+from roost.errors import Unauthorized, Unprocessable
 from roost.gateway.context import Call
 from roost.gateway.endpoints import Param
 from roost.gateway.routes.table import TABLE
@@ -23,6 +24,12 @@ MAX_OFFSET = 10_000
 async def search(call: Call) -> Response:
     p = call.params
     query = p.required_str("q").strip()
+    if call.viewer_id is None:
+        # Mastodon's answers for a caller without a user (app tokens included).
+        if p.string("offset"):
+            raise Unauthorized("Search queries pagination is not supported without authentication")
+        if p.boolean("resolve"):
+            raise Unauthorized("Search queries that resolve remote resources are not supported without authentication")
     kind = p.string("type")
     p.boolean("resolve")  # accepted for compatibility; every account is local
     if kind is not None and kind not in TYPES:
@@ -31,8 +38,6 @@ async def search(call: Call) -> Response:
     offset = p.integer("offset", 0) or 0
     if not 0 <= offset <= MAX_OFFSET:
         raise Unprocessable(f"Validation failed: offset must be between 0 and {MAX_OFFSET}")
-    if offset and call.viewer_id is None:
-        raise Unprocessable("Search queries with offset require an authenticated user")
     svc = call.services.need("search")
     result: dict[str, list[object]] = {"accounts": [], "statuses": [], "hashtags": []}
     if not query:

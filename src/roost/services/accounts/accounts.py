@@ -21,13 +21,14 @@ from roost.services.cache_aside import get_by_ids, get_or_load
 from roost.services.context import Backends
 from roost.services.counters import add_clamped
 from roost.services.outbox import Outbox
+from roost.services.text_input import refuse_nul_in
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_DISPLAY_NAME = 30
 MAX_NOTE = 500
 _COLUMNS = (
     "id, username, display_name, note, email, locked, bot, created_at, followers_count,"
-    " following_count, statuses_count, last_status_at"
+    " following_count, statuses_count, last_status_at, indexable"
 )
 _COUNTERS = frozenset({"followers_count", "following_count", "statuses_count"})
 
@@ -46,6 +47,7 @@ def _to_account(row: Row) -> Account:
         following_count=row["following_count"],
         statuses_count=row["statuses_count"],
         last_status_at_ms=row["last_status_at"],
+        indexable=bool(row["indexable"]),
     )
 
 
@@ -88,6 +90,7 @@ class AccountsService:
         password_hash: str | None = None,
         display_name: str = "",
     ) -> Account:
+        refuse_nul_in(username=username, email=email, display_name=display_name)
         username = username.strip() if isinstance(username, str) else ""
         email = email.strip().lower() if isinstance(email, str) else ""
         if not USERNAME_RE.match(username):
@@ -281,8 +284,9 @@ class AccountsService:
 
     async def update_credentials(
         self, account_id: int, display_name: str | None = None, note: str | None = None,
-        locked: bool | None = None, bot: bool | None = None,
+        locked: bool | None = None, bot: bool | None = None, indexable: bool | None = None,
     ) -> Account:
+        refuse_nul_in(display_name=display_name, note=note)
         sets: list[str] = []
         params: list[Any] = []
         if display_name is not None:
@@ -301,12 +305,28 @@ class AccountsService:
         if bot is not None:
             sets.append("bot = ?")
             params.append(int(bot))
+        rescope = indexable is not None and indexable != await self.is_indexable(account_id)
+        if rescope:
+            sets.append("indexable = ?")
+            params.append(int(bool(indexable)))
         if sets:
-            await self._db.for_id(account_id).execute(
-                f"UPDATE accounts SET {', '.join(sets)} WHERE id = ?", (*params, account_id)
-            )
+            shard = self._db.for_id(account_id)
+            async with shard.transaction() as tx:
+                await tx.execute(f"UPDATE accounts SET {', '.join(sets)} WHERE id = ?", (*params, account_id))
+                if rescope:
+                    # The search index marks which public statuses anyone may find; the
+                    # indexer re-marks this account's statuses from the log.
+                    await self._outbox.stage(tx, account_id, {"type": "account.indexable", "account_id": account_id})
             await self._cache.delete_records("a", account_id)
+            if rescope:
+                await self._outbox.flush(shard)
         return await self.require(account_id)
+
+    async def is_indexable(self, account_id: int) -> bool:
+        """Read from the database, not the cache: the indexer must not mark statuses from
+        a stale copy (the event that follows a change re-marks them anyway)."""
+        row = await self._db.for_id(account_id).fetch_one("SELECT indexable FROM accounts WHERE id = ?", (account_id,))
+        return row is not None and bool(row["indexable"])
 
     async def bump_in(
         self, tx: Executor, account_id: int, counter: str, delta: int, *, last_status: bool = False

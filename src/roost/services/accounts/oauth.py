@@ -13,6 +13,7 @@ from roost.ports.database import Row
 from roost.services.accounts.accounts import AccountsService
 from roost.services.cache_aside import get_or_load
 from roost.services.context import Backends
+from roost.services.text_input import refuse_nul_in
 
 OOB = "urn:ietf:wg:oauth:2.0:oob"
 CODE_LIFETIME_MS = 10 * 60 * 1000
@@ -51,6 +52,7 @@ class OAuthService:
     async def create_app(
         self, name: str, redirect_uris: list[str], scopes: str | None, website: str | None
     ) -> Application:
+        refuse_nul_in(client_name=name, website=website, redirect_uris="\n".join(redirect_uris), scopes=scopes)
         if not name.strip():
             raise Unprocessable("Validation failed: Application name can't be blank")
         if len(name) > 60:

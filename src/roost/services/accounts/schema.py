@@ -77,4 +77,13 @@ MIGRATIONS = (
             "CREATE INDEX follow_requests_by_requester ON follow_requests (requester_id)",
         ),
     ),
+    Migration(
+        "accounts",
+        4,
+        (
+            # Whether the account's public statuses may be found by anyone's full-text
+            # search (Mastodon 4.2's opt-in; off for every account until it says so).
+            "ALTER TABLE accounts ADD COLUMN indexable INTEGER NOT NULL DEFAULT 0",
+        ),
+    ),
 )

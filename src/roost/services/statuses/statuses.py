@@ -22,6 +22,7 @@ from roost.services.cache_aside import get_by_ids, get_or_load
 from roost.services.context import Backends
 from roost.services.outbox import Outbox
 from roost.services.statuses.links import StatusLinks
+from roost.services.text_input import refuse_nul_in
 
 IDEMPOTENCY_TTL_MS = 60 * 60 * 1000
 # Recent statuses kept per author for the read-time merge (Mastodon's feed size).
@@ -204,6 +205,43 @@ class StatusesService:
             frozenset(r["reblog_of_id"] for r in reblogged),
         )
 
+    async def favourited_ids(self, viewer_id: int, below: int | None, above: int | None, limit: int) -> list[int]:
+        """Ids of statuses the viewer favourited, newest status first, within the bounds."""
+        return await self._viewer_ids(
+            "SELECT status_id AS id FROM account_favourites WHERE account_id = ?{} ORDER BY status_id DESC LIMIT ?",
+            "status_id", viewer_id, below, above, limit,
+        )
+
+    async def reblogged_ids(self, viewer_id: int, below: int | None, above: int | None, limit: int) -> list[int]:
+        """Ids of statuses the viewer reblogged, newest original first, within the bounds."""
+        return await self._viewer_ids(
+            "SELECT reblog_of_id AS id FROM statuses WHERE account_id = ? AND reblog_of_id IS NOT NULL{}"
+            " ORDER BY reblog_of_id DESC LIMIT ?",
+            "reblog_of_id", viewer_id, below, above, limit,
+        )
+
+    async def _viewer_ids(
+        self, sql: str, column: str, viewer_id: int, below: int | None, above: int | None, limit: int
+    ) -> list[int]:
+        clauses, params = "", [viewer_id]
+        if below is not None:
+            clauses += f" AND {column} < ?"
+            params.append(below)
+        if above is not None:
+            clauses += f" AND {column} > ?"
+            params.append(above)
+        rows = await self._db.for_id(viewer_id).fetch_all(sql.format(clauses), (*params, limit))
+        return [r["id"] for r in rows]
+
+    async def public_ids_of(self, account_id: int, below: int | None, limit: int) -> list[int]:
+        """An account's public status ids (reblogs included), newest first."""
+        rows = await self._db.for_id(account_id).fetch_all(
+            "SELECT id FROM statuses WHERE account_id = ? AND visibility = 'public'"
+            + (" AND id < ?" if below is not None else "") + " ORDER BY id DESC LIMIT ?",
+            (account_id, *([below] if below is not None else []), limit),
+        )
+        return [r["id"] for r in rows]
+
     async def forget_viewer_flags(self, viewer_id: int) -> None:
         await self._cache.delete(f"vf:{viewer_id}")
 
@@ -228,6 +266,7 @@ class StatusesService:
             if existing is not None:
                 return existing
         text = text or ""
+        refuse_nul_in(status=text, spoiler_text=spoiler_text, language=language)
         if not text.strip():
             raise Unprocessable("Validation failed: Text can't be blank")
         limit = self._b.settings.max_status_chars

@@ -11,6 +11,7 @@ import heapq
 from collections.abc import Iterable
 from typing import Any
 
+from roost.domain.content import TAG_NAME_RE
 from roost.domain.entities import Status
 from roost.domain.pagination import Page
 from roost.services.accounts import AccountsService, FollowsService
@@ -201,8 +202,13 @@ class TimelinesService:
         if exclude_reblogs:
             clauses += " AND reblog_of_id IS NULL"
         if tagged:
-            clauses += " AND (' ' || tags || ' ') LIKE ?"
-            params.append(f"% {tagged.lower()} %")
+            tag = tagged.lower()
+            if not TAG_NAME_RE.fullmatch(tag):
+                return []  # no status can carry it (Mastodon: an unknown tag matches nothing)
+            # instr, not LIKE: the tag is matched as a whole word, never as a pattern
+            # ("_" and "%" are LIKE wildcards and "_" is part of many tags).
+            clauses += " AND instr(' ' || tags || ' ', ?) > 0"
+            params.append(f" {tag} ")
         order = "ASC" if page.ascending else "DESC"
         rows = await self._db.for_id(account_id).fetch_all(
             f"SELECT id FROM statuses WHERE account_id = ?{visible}{clauses} ORDER BY id {order} LIMIT ?",
