@@ -243,6 +243,8 @@ MALFORMED: dict[str, tuple[str, bytes]] = {
     "multipart with an empty boundary": ("multipart/form-data; boundary=", multipart(part("a", "b"))),
     "a part without a name": (MULTIPART, multipart(part(None, "password"))),
     "a part with a broken header": (MULTIPART, multipart(part("a", "b", header="Content-Disposition form-data"))),
+    "a part header without an end": (MULTIPART, f"--{BOUNDARY}\r\nContent-Disposition: form-data".encode()),
+    "a body cut before its closing boundary": (MULTIPART, part("grant_type", "password").encode()),
     "a body that is not multipart": (MULTIPART, b"grant_type=password"),
     "over 1,000 multipart fields": (MULTIPART, multipart(*[part(f"f{i}", "x") for i in range(1001)])),
     "too many files": (MULTIPART, multipart(*[part(f"f{i}", "x", filename="a.png") for i in range(9)])),

@@ -121,6 +121,16 @@ def parse_urlencoded(body: bytes, max_fields: int) -> list[tuple[str, str]]:
         raise BadRequest(f"{PARSE_ERROR}: more than {max_fields} fields") from None
 
 
+class _WholeMultiPartParser(MultiPartParser):
+    """starlette's parser, insisting on the closing boundary: python-multipart takes a
+    body cut short and hands back the parts it saw (Rack refuses it with 400)."""
+
+    complete = False
+
+    def on_end(self) -> None:
+        self.complete = True
+
+
 async def parse_multipart(request: Request, limits: BodyLimits) -> list[tuple[str, str]]:
     """The text fields of a multipart/form-data body, parsed as it streams in.
 
@@ -128,11 +138,14 @@ async def parse_multipart(request: Request, limits: BodyLimits) -> list[tuple[st
     takes one yet) spool to a temporary file and are closed and dropped here, as
     Mastodon ignores parameters a route does not take. Everything it refuses
     (no boundary, a part without a name, a broken part header, too many fields
-    or files) is a MultiPartException: a 400."""
-    parser = MultiPartParser(request.headers, chunks(request, limits),
-                             max_files=limits.max_files, max_fields=limits.max_fields)
+    or files) is a MultiPartException: a 400, as is a body cut short."""
+    parser = _WholeMultiPartParser(request.headers, chunks(request, limits),
+                                   max_files=limits.max_files, max_fields=limits.max_fields)
     try:
         form: FormData = await parser.parse()
+        if not parser.complete:
+            await form.close()
+            raise BadRequest(f"{PARSE_ERROR}: the multipart body ends before its closing boundary")
     except MultiPartException as exc:
         raise BadRequest(f"{PARSE_ERROR}: {exc.message}") from None
     except ValueError:
