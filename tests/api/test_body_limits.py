@@ -246,6 +246,7 @@ MALFORMED: dict[str, tuple[str, bytes]] = {
     "a part header without an end": (MULTIPART, f"--{BOUNDARY}\r\nContent-Disposition: form-data".encode()),
     "a body cut before its closing boundary": (MULTIPART, part("grant_type", "password").encode()),
     "a body that is not multipart": (MULTIPART, b"grant_type=password"),
+    "invalid UTF-8 in a multipart field": (MULTIPART, multipart(part("grant_type", "pass")).replace(b"pass", b"\xff")),
     "over 1,000 multipart fields": (MULTIPART, multipart(*[part(f"f{i}", "x") for i in range(1001)])),
     "too many files": (MULTIPART, multipart(*[part(f"f{i}", "x", filename="a.png") for i in range(9)])),
     "a NUL charset in the Content-Type": (f'multipart/form-data; charset="\0"; boundary={BOUNDARY}',
@@ -271,10 +272,13 @@ def test_a_malformed_body_is_a_400_without_a_traceback(roomy: Server, bob: User,
     assert r.json()["error"].startswith(PARSE_ERROR), r.json()
 
 
-def test_a_form_in_raw_utf8_is_read_as_utf8(srv: Server) -> None:
-    """curl -d sends raw UTF-8: starlette's parser made "é" into "Ã©"."""
-    r = srv.client.post("/api/v1/apps", content="client_name=é🦜&redirect_uris=urn:ietf:wg:oauth:2.0:oob".encode(),
-                        headers={"Content-Type": FORM})
+@pytest.mark.parametrize(("content_type", "content"), [
+    (FORM, "client_name=é🦜&redirect_uris=urn:ietf:wg:oauth:2.0:oob".encode()),
+    (MULTIPART, multipart(part("client_name", "é🦜"), part("redirect_uris", "urn:ietf:wg:oauth:2.0:oob"))),
+], ids=["form", "multipart"])
+def test_a_form_in_raw_utf8_is_read_as_utf8(srv: Server, content_type: str, content: bytes) -> None:
+    """curl -d sends raw UTF-8: starlette's urlencoded parser made "é" into "Ã©"."""
+    r = srv.client.post("/api/v1/apps", content=content, headers={"Content-Type": content_type})
     assert r.status_code == 200, r.text
     assert r.json()["name"] == "é🦜"
 

@@ -122,10 +122,20 @@ def parse_urlencoded(body: bytes, max_fields: int) -> list[tuple[str, str]]:
 
 
 class _WholeMultiPartParser(MultiPartParser):
-    """starlette's parser, insisting on the closing boundary: python-multipart takes a
-    body cut short and hands back the parts it saw (Rack refuses it with 400)."""
+    """starlette's parser, stricter where Rack is: it insists on the closing boundary
+    (python-multipart hands back the parts of a body cut short as if it were whole)
+    and on text fields in valid UTF-8 (starlette falls back to latin-1, storing mojibake)."""
 
     complete = False
+
+    def on_part_end(self) -> None:
+        part = self._current_part
+        if part.file is None:
+            try:
+                part.data.decode(self._charset)
+            except UnicodeDecodeError:
+                raise MultiPartException(f"Invalid {self._charset} in field {part.field_name!r}.") from None
+        super().on_part_end()
 
     def on_end(self) -> None:
         self.complete = True
