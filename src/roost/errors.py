@@ -5,6 +5,7 @@
      +-- Unauthorized (401)        missing, invalid or revoked token
      +-- Forbidden (403)           authenticated but not allowed (scope, ownership)
      +-- NotFound (404)            unknown or invisible record
+     +-- RequestTimeout (408)      the body trickled in too slowly
      +-- PayloadTooLarge (413)
      +-- Unprocessable (422)       validation failed
      +-- RateLimited (429)
@@ -64,3 +65,8 @@ class RateLimited(RoostError):
 class Unavailable(RoostError):
     status_code = 503
     default_message = "Service unavailable"
+
+
+class RequestTimeout(RoostError):
+    status_code = 408
+    default_message = "The request body was not received in time"

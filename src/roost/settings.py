@@ -37,7 +37,21 @@ class Settings:
     # viewer's favourites and reblogs changed (within render_cache_seconds; 0: off).
     page_memo_pages: int = 1024
     max_status_chars: int = 500
-    max_body_bytes: int = 1_048_576
+    # Request bodies (issue #8): read while streaming and cut at these limits, so no
+    # body is ever held whole before its size is known. API routes take JSON and
+    # forms (a status is 500 characters; a profile with fields a few KiB).
+    max_body_bytes: int = 262_144
+    # The unauthenticated forms: /oauth/*, /api/v1/apps, registration.
+    max_auth_body_bytes: int = 16_384
+    # Routes that accept uploads (media, avatars); they declare it in the endpoint table.
+    max_media_body_bytes: int = 41_943_040
+    # Form fields per request (urlencoded or multipart), and files per multipart request.
+    max_form_fields: int = 1_000
+    max_form_files: int = 8
+    # A body with no new chunk for body_idle_seconds, or not complete within
+    # body_timeout_seconds, is cut with 408 (slow-body attacks hold a worker's memory).
+    body_idle_seconds: float = 10.0
+    body_timeout_seconds: float = 60.0
     # Mastodon exempts loopback from its rate limits; so do we unless told otherwise.
     rate_limit_exempt_loopback: bool = True
     rate_limit_per_token: int = 300

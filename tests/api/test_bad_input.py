@@ -53,7 +53,8 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with running_server(tmp_path_factory.mktemp("bad"), max_body_bytes=MAX_BODY) as srv:
+    with running_server(tmp_path_factory.mktemp("bad"), max_body_bytes=MAX_BODY,
+                        max_auth_body_bytes=MAX_BODY) as srv:
         alice, bob, carol = srv.quick_user("alice"), srv.quick_user("bob"), srv.quick_user("carol")
         tokens = {
             "alice": alice.token,

@@ -25,6 +25,7 @@ from starlette.types import Receive, Scope, Send
 from roost.domain.scopes import allows
 from roost.errors import Forbidden, RateLimited, RoostError, Unauthorized, Unprocessable
 from roost.gateway import errors
+from roost.gateway.body import BodyLimits
 from roost.gateway.context import Call
 from roost.gateway.endpoints import Endpoint
 from roost.gateway.metrics import BuildingBlocks, HttpMetrics
@@ -67,12 +68,13 @@ class Gateway:
 
     def route(self, endpoint: Endpoint) -> Any:
         observe = self.http_metrics.observe
+        limits = BodyLimits.for_route(self.settings, getattr(self.settings, endpoint.body_limit))
 
         async def call(request: Request) -> Response:
             started = time.perf_counter()
             status = 500
             try:
-                response = await self.handle(endpoint, request)
+                response = await self.handle(endpoint, request, limits)
                 status = response.status_code
                 return response
             except RoostError as exc:
@@ -84,7 +86,7 @@ class Gateway:
         call.__name__ = endpoint.handler.__name__
         return call
 
-    async def handle(self, endpoint: Endpoint, request: Request) -> Response:
+    async def handle(self, endpoint: Endpoint, request: Request, limits: BodyLimits) -> Response:
         container = self.container
         assert container is not None
         identity = None
@@ -106,7 +108,7 @@ class Gateway:
                 raise Unprocessable("This method requires an authenticated user")
             if endpoint.scope and identity is not None and not allows(identity.scopes, endpoint.scope):
                 raise Forbidden("This action is outside the authorized scopes")
-            params = await Params.from_request(request, self.settings.max_body_bytes)
+            params = await Params.from_request(request, limits)
             response = await endpoint.handler(Call(request, params, identity, container, self.serializer))
         except RoostError as exc:
             if rate_headers:

@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     from roost.gateway.context import Call
 
 Auth = Literal["none", "optional", "app", "user"]
+# Which Settings field caps a route's request body (see roost.gateway.body).
+BodyLimit = Literal["max_body_bytes", "max_auth_body_bytes", "max_media_body_bytes"]
 Handler = Callable[["Call"], Awaitable[Response]]
 
 
@@ -38,6 +40,9 @@ class Endpoint:
     # Clients call some paths with a trailing slash (Mastodon.py: /api/v1/instance/).
     trailing_slash: bool = False
     content_type: str = "application/json"
+    # Named rather than a number so that the limit stays a setting: media routes
+    # set "max_media_body_bytes", the unauthenticated forms "max_auth_body_bytes".
+    body_limit: BodyLimit = "max_body_bytes"
 
 
 @dataclass
@@ -47,11 +52,12 @@ class EndpointTable:
     def add(
         self, method: str, path: str, summary: str, *, auth: Auth = "none", scope: str | None = None,
         params: tuple[Param, ...] = (), tag: str = "", trailing_slash: bool = False,
-        content_type: str = "application/json",
+        content_type: str = "application/json", body_limit: BodyLimit = "max_body_bytes",
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.endpoints.append(
-                Endpoint(method, path, handler, summary, auth, scope, params, tag, trailing_slash, content_type)
+                Endpoint(method, path, handler, summary, auth, scope, params, tag, trailing_slash, content_type,
+                         body_limit)
             )
             return handler
 

@@ -9,12 +9,12 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl
 
-import orjson
-from starlette.datastructures import FormData
 from starlette.requests import Request
 
 from roost.domain.ids import parse_id
-from roost.errors import BadRequest, PayloadTooLarge, Unprocessable
+from roost.errors import BadRequest, Unprocessable
+from roost.gateway import body
+from roost.gateway.body import BodyLimits
 from roost.services.text_input import refuse_nul
 
 _INTEGER_RE = re.compile(r"-?[0-9]{1,18}")
@@ -34,33 +34,27 @@ class Params:
         self.query = query or []  # the query string's pairs, in order (for Link headers)
 
     @classmethod
-    async def from_request(cls, request: Request, max_bytes: int) -> Params:
+    async def from_request(cls, request: Request, limits: BodyLimits) -> Params:
         values: dict[str, Any] = {}
         raw_query = request.scope["query_string"]
         query = list(_parse_query(raw_query)) if raw_query else []
         for key, value in query:
             _add(values, key, value)
         if request.method in ("POST", "PUT", "PATCH", "DELETE"):
-            declared = request.headers.get("content-length")
-            if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
-                raise PayloadTooLarge()
             content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-            body = await request.body()
-            if len(body) > max_bytes:
-                raise PayloadTooLarge()
-            if body and content_type == "application/json":
-                try:
-                    parsed = orjson.loads(body)
-                except orjson.JSONDecodeError as exc:
-                    raise BadRequest("Error occurred while parsing request parameters") from exc
-                if not isinstance(parsed, dict):
-                    raise BadRequest("Error occurred while parsing request parameters")
-                values.update(parsed)
-            elif body and content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-                form: FormData = await request.form()
-                for key, item in form.multi_items():
-                    if isinstance(item, str):
-                        _add(values, key, item)
+            if request.headers.get("content-length") == "0":
+                return cls(values, query)
+            if content_type == "multipart/form-data":
+                for key, value in await body.parse_multipart(request, limits):
+                    _add(values, key, value)
+                return cls(values, query)
+            # Read (within the limits) whatever the type, so an oversized body is refused alike.
+            raw_body = await body.read(request, limits)
+            if raw_body and content_type == "application/json":
+                values.update(body.parse_json(raw_body))
+            elif raw_body and content_type == "application/x-www-form-urlencoded":
+                for key, value in body.parse_urlencoded(raw_body, limits.max_fields):
+                    _add(values, key, value)
         return cls(values, query)
 
     def raw(self, name: str) -> Any:

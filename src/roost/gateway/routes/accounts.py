@@ -15,7 +15,7 @@ ID = Param("id", "id", where="path", required=True)
 
 
 @TABLE.add("POST", "/api/v1/accounts", "Register an account (returns a user token)", auth="app",
-           scope="write:accounts", tag="accounts", params=(
+           scope="write:accounts", tag="accounts", body_limit="max_auth_body_bytes", params=(
     Param("username", where="body", required=True), Param("email", where="body", required=True),
     Param("password", where="body", required=True), Param("agreement", "boolean", where="body", required=True),
     Param("locale", where="body", required=True), Param("reason", where="body"),

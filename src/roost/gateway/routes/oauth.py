@@ -16,7 +16,8 @@ from roost.gateway.routes.table import TABLE
 from roost.services.accounts import OOB, OAuthError
 
 
-@TABLE.add("POST", "/api/v1/apps", "Register a client application", tag="oauth", params=(
+@TABLE.add("POST", "/api/v1/apps", "Register a client application", tag="oauth",
+           body_limit="max_auth_body_bytes", params=(
     Param("client_name", where="body", required=True), Param("redirect_uris", where="body", required=True),
     Param("scopes", where="body"), Param("website", where="body"),
 ))
@@ -46,7 +47,7 @@ async def verify_app(call: Call) -> Response:
 
 
 @TABLE.add("POST", "/oauth/token", "Obtain a token (password, authorization_code, client_credentials)",
-           tag="oauth", params=(
+           tag="oauth", body_limit="max_auth_body_bytes", params=(
     Param("grant_type", where="body", required=True), Param("client_id", where="body", required=True),
     Param("client_secret", where="body", required=True), Param("code", where="body"),
     Param("redirect_uri", where="body"), Param("username", where="body"), Param("password", where="body"),
@@ -92,7 +93,8 @@ def _client_credentials(call: Call) -> tuple[str | None, str | None]:
     return call.params.string("client_id"), call.params.string("client_secret")
 
 
-@TABLE.add("POST", "/oauth/revoke", "Revoke a token", tag="oauth", params=(
+@TABLE.add("POST", "/oauth/revoke", "Revoke a token", tag="oauth", body_limit="max_auth_body_bytes",
+           params=(
     Param("client_id", where="body", required=True), Param("client_secret", where="body", required=True),
     Param("token", where="body", required=True),
 ))
@@ -150,7 +152,7 @@ async def authorize_page(call: Call) -> Response:
 
 
 @TABLE.add("POST", "/oauth/authorize", "Submit the login-and-consent form", tag="oauth",
-           trailing_slash=True, content_type="text/html", params=(
+           trailing_slash=True, content_type="text/html", body_limit="max_auth_body_bytes", params=(
     Param("client_id", where="body", required=True), Param("redirect_uri", where="body", required=True),
     Param("username", where="body", required=True), Param("password", where="body", required=True),
     Param("scope", where="body"), Param("state", where="body"),
