@@ -47,6 +47,12 @@ class Settings:
     registrations_window_seconds: int = 1800
     registrations_open: bool = True
     workers: int = 1
+    # Storage health (issue #8). /ready fails when the data directory's disk has less free
+    # space than this: room for the WAL to grow until its next checkpoint, for a few
+    # minutes of writes while the operator reacts, and for migrations at the next start.
+    min_free_disk_bytes: int = 100 * 1024 * 1024
+    # How long /ready reuses its write probes and disk reading (load balancers poll it).
+    ready_cache_seconds: float = 1.0
     failpoints: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import logging
+import sqlite3
 import time
 from array import array
 from collections import OrderedDict, defaultdict
@@ -18,6 +19,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from roost.adapters.embedded.database import connect
+from roost.adapters.embedded.faults import FaultRecord
+from roost.adapters.embedded.readiness import write_probe
 from roost.domain.pagination import Page
 
 _SCHEMA = (
@@ -39,6 +42,7 @@ class SqliteTimelineStore:
     def __init__(self, path: Path, max_items: int = 800, hot_lists: int = 50_000) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = connect(path)
+        self.faults = FaultRecord(path.name)
         for statement in _SCHEMA:
             self._conn.execute(statement)
         self._max_items = max_items
@@ -76,7 +80,24 @@ class SqliteTimelineStore:
         once per consumer batch instead of once per push writes each page once.
         """
         if self._conn.in_transaction:
-            self._conn.execute("COMMIT")
+            try:
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                # The batch is lost from disk, not from the log: the consumer has not
+                # committed its offsets, so it is retried.
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                self.faults.raise_for(exc)
+
+    async def probe(self) -> None:
+        """A write probe, unless a fanout batch is open on the connection: committing
+        it here would split the batch, so the last result stands until it is flushed."""
+        if self._conn.in_transaction:
+            return
+        try:
+            write_probe(self._conn)
+        except sqlite3.Error as exc:
+            self.faults.raise_for(exc)
 
     async def push_many(self, entries: Iterable[tuple[str, int]]) -> None:
         rows = [(t, i) for t, i in entries if t in self._built]
@@ -133,6 +154,14 @@ class SqliteTimelineStore:
     async def replace(self, timeline: str, ids: Sequence[int]) -> None:
         newest = sorted(set(ids))[-self._max_items :]
         await self.flush()  # pending fanout writes commit on their own
+        try:
+            self._replace(timeline, newest)
+        except sqlite3.Error as exc:
+            self.faults.raise_for(exc)
+        self._built.add(timeline)
+        self._remember(timeline, array("q", newest))
+
+    def _replace(self, timeline: str, newest: list[int]) -> None:
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             self._conn.execute("DELETE FROM timeline_entries WHERE timeline = ?", (timeline,))
@@ -143,12 +172,11 @@ class SqliteTimelineStore:
             self._conn.execute(
                 "INSERT INTO timelines (timeline) VALUES (?) ON CONFLICT DO NOTHING", (timeline,)
             )
+            self._conn.execute("COMMIT")
         except BaseException:
-            self._conn.execute("ROLLBACK")
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
             raise
-        self._conn.execute("COMMIT")
-        self._built.add(timeline)
-        self._remember(timeline, array("q", newest))
 
     async def drop(self, timeline: str) -> None:
         """Forget a timeline (as Mastodon does for inactive users); the next read rebuilds it."""
