@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -132,3 +133,21 @@ def test_doctor_on_a_healthy_data_dir(pristine: Path, tmp_path: Path) -> None:
     assert {"manifest.json", "shard settings", "log.sqlite3", "timelines.sqlite3", "disk"} <= set(names)
     assert "integrity_check ok" in doctor.stdout
     assert lines[-1] == f"{len(lines) - 1} ok, 0 failed"
+
+
+def test_the_server_alone_reports_a_refusal_in_one_line(pristine: Path, tmp_path: Path) -> None:
+    """The storage module's own check, behind the CLI's: an ASGI server started without
+    `roost up` (here uvicorn) logs one roost line and exits non-zero, no traceback."""
+    data = tmp_path / "data"
+    shutil.copytree(pristine, data)
+    (data / "shards/shard-02.sqlite3").unlink()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ROOST_")}
+    env["ROOST_DATA_DIR"] = str(data)
+    server = subprocess.run(
+        [sys.executable, "-m", "uvicorn", "--factory", "roost.runtime.asgi:create_app",
+         "--port", str(free_port())],
+        capture_output=True, text=True, timeout=60, env=env, stdin=subprocess.DEVNULL,
+    )
+    assert server.returncode != 0
+    assert f"roost: refusing to start: {data}/shards/shard-02.sqlite3: missing (shard 2)" in server.stderr
+    assert "Traceback" not in server.stderr, server.stderr
