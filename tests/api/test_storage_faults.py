@@ -190,8 +190,13 @@ def test_a_really_full_disk_answers_507_and_recovers(tmp_path: Path) -> None:
 
         filler.unlink()
         assert srv.client.get("/ready").status_code == 200
-        assert post(srv, user, text, key).status_code == 200
+        retried = post(srv, user, text, key)
+        assert retried.status_code == 200
         assert status_rows(srv, user)["statuses"] == before["statuses"] + 1
+        # The log consumers lived through the full disk: the retried status is fanned out.
+        srv.drain(timeout=20)
+        home = srv.get("/api/v1/timelines/home", user, limit=1)
+        assert [s["id"] for s in home] == [retried.json()["id"]]
 
 
 def test_a_page_corrupted_on_disk_makes_writes_503_and_ready_fail(
@@ -249,3 +254,26 @@ def test_ready_reuses_its_probes_within_the_cache_window(tmp_path: Path) -> None
             assert server.client.get("/ready").status_code == 200
         assert server.call(last_probe) == probed
         server.call(reopen, shard, "rw")
+
+
+def test_fanout_outlives_a_full_timeline_store(srv: Server) -> None:
+    """The fanout consumer's group commit hits a full timeline store: the consumer keeps
+    retrying (it used to end for good) and delivers everything once there is room."""
+    user = srv.quick_user("tuff")
+    assert srv.get("/api/v1/timelines/home", user) == []  # built: fanout now pushes to it
+    store = srv.container.backends.timelines
+    conn = store._conn
+    conn.execute(f"PRAGMA max_page_count={conn.execute('PRAGMA page_count').fetchone()[0]}")
+    posted = []
+    for n in range(400):
+        posted.append(post(srv, user, f"{n} " + "y" * 400, f"t-{n}").json()["id"])
+        if store.faults.last is not None:
+            break
+    assert store.faults.last is not None and store.faults.last.kind == "full"
+    assert srv.client.get("/ready").json()["checks"]["timelines.sqlite3"] == "full: database or disk is full"
+
+    conn.execute("PRAGMA max_page_count=1073741823")
+    srv.drain(timeout=20)
+    home = [s["id"] for s in srv.get("/api/v1/timelines/home", user, limit=40)]
+    assert home == list(reversed(posted))[:40]
+    assert srv.client.get("/ready").status_code == 200

@@ -114,11 +114,14 @@ class SqliteLog:
 
     async def commit(self, group: str, partition: int, offset: int) -> None:
         """Mark everything up to and including ``offset`` as processed by ``group``."""
-        self._conn.execute(
-            "INSERT INTO log_offsets (consumer_group, partition, offset) VALUES (?, ?, ?)"
-            " ON CONFLICT (consumer_group, partition) DO UPDATE SET offset = excluded.offset",
-            (group, partition, offset + 1),
-        )
+        try:
+            self._conn.execute(
+                "INSERT INTO log_offsets (consumer_group, partition, offset) VALUES (?, ?, ?)"
+                " ON CONFLICT (consumer_group, partition) DO UPDATE SET offset = excluded.offset",
+                (group, partition, offset + 1),
+            )
+        except sqlite3.Error as exc:
+            self.faults.raise_for(exc)
         self._committed[(group, partition)] = offset + 1
 
     async def wait(self, timeout: float) -> None:

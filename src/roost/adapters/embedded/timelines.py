@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from roost.adapters.embedded.database import connect
-from roost.adapters.embedded.faults import FaultRecord
+from roost.adapters.embedded.faults import FaultRecord, error_for
 from roost.adapters.embedded.readiness import write_probe
 from roost.domain.pagination import Page
 
@@ -50,6 +50,7 @@ class SqliteTimelineStore:
         self._hot: OrderedDict[str, array[int]] = OrderedDict()  # ascending ids
         self._built = {r[0] for r in self._conn.execute("SELECT timeline FROM timelines")}
         self._pushes_since_trim: dict[str, int] = defaultdict(int)
+        self._batch_lost = False
 
     def _load(self, timeline: str) -> array[int]:
         ids = self._hot.get(timeline)
@@ -79,15 +80,31 @@ class SqliteTimelineStore:
         Fanout to thousands of followers touches thousands of pages; committing
         once per consumer batch instead of once per push writes each page once.
         """
+        if self._batch_lost:
+            # Part of the batch was rolled back (see _abandon_batch): fail this flush so
+            # the consumer does not move its offsets, and handles the round again.
+            self._batch_lost = False
+            raise error_for(self.faults.last.kind if self.faults.last else "io-error")
+        try:
+            self._commit_pending()
+        finally:
+            self._batch_lost = False  # the caller gets the error itself
+
+    def _commit_pending(self) -> None:
         if self._conn.in_transaction:
             try:
                 self._conn.execute("COMMIT")
             except sqlite3.Error as exc:
-                # The batch is lost from disk, not from the log: the consumer has not
-                # committed its offsets, so it is retried.
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
+                self._abandon_batch()
                 self.faults.raise_for(exc)
+
+    def _abandon_batch(self) -> None:
+        """A write of the open batch failed (a full disk): roll the batch back and say
+        so at the next flush. SQLite may already have rolled back the whole transaction,
+        taking earlier pushes of the batch with it, which the memory copy still shows."""
+        if self._conn.in_transaction:
+            self._conn.execute("ROLLBACK")
+        self._batch_lost = True
 
     async def probe(self) -> None:
         """A write probe, unless a fanout batch is open on the connection: committing
@@ -103,15 +120,19 @@ class SqliteTimelineStore:
         rows = [(t, i) for t, i in entries if t in self._built]
         if not rows:
             return
-        self._begin()
-        self._conn.executemany(
-            "INSERT INTO timeline_entries (timeline, item_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
-            rows,
-        )
-        for timeline, _ in rows:
-            self._pushes_since_trim[timeline] += 1
-            if self._pushes_since_trim[timeline] >= _TRIM_EVERY:
-                self._trim_on_disk(timeline)
+        try:
+            self._begin()
+            self._conn.executemany(
+                "INSERT INTO timeline_entries (timeline, item_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                rows,
+            )
+            for timeline, _ in rows:
+                self._pushes_since_trim[timeline] += 1
+                if self._pushes_since_trim[timeline] >= _TRIM_EVERY:
+                    self._trim_on_disk(timeline)
+        except sqlite3.Error as exc:
+            self._abandon_batch()
+            self.faults.raise_for(exc)
         for timeline, item_id in rows:
             ids = self._hot.get(timeline)
             if ids is None:
@@ -133,10 +154,14 @@ class SqliteTimelineStore:
 
     async def remove_many(self, entries: Iterable[tuple[str, int]]) -> None:
         rows = list(entries)
-        self._begin()
-        self._conn.executemany(
-            "DELETE FROM timeline_entries WHERE timeline = ? AND item_id = ?", rows
-        )
+        try:
+            self._begin()
+            self._conn.executemany(
+                "DELETE FROM timeline_entries WHERE timeline = ? AND item_id = ?", rows
+            )
+        except sqlite3.Error as exc:
+            self._abandon_batch()
+            self.faults.raise_for(exc)
         for timeline, item_id in rows:
             ids = self._hot.get(timeline)
             if ids is None:
@@ -153,7 +178,7 @@ class SqliteTimelineStore:
 
     async def replace(self, timeline: str, ids: Sequence[int]) -> None:
         newest = sorted(set(ids))[-self._max_items :]
-        await self.flush()  # pending fanout writes commit on their own
+        self._commit_pending()  # pending fanout writes commit on their own
         try:
             self._replace(timeline, newest)
         except sqlite3.Error as exc:
