@@ -76,7 +76,11 @@ with open(path, "r+b") as f:  # a page in the middle of the file
 EOF
 refusal "corrupt page"
 fresh_case; head -c 65536 /dev/urandom >"$WORK/case/log.sqlite3"; refusal "not a database"
-fresh_case; rm "$WORK/case/timelines.sqlite3"; refusal "deleted timelines"
+fresh_case; rm "$WORK/case/timelines.sqlite3"
+echo "-- the timeline store is derived data: deleted, it is recreated and homes rebuilt from the shards"
+start "$WORK/case" && echo "   started; /ready $(curl -s -o /dev/null -w '%{http_code}' "$BASE/ready");" \
+    "alice's home: $(curl -s "$BASE/api/v1/timelines/home" -H "Authorization: Bearer $TOKEN" | json '[0]["content"]')"
+stop; sed 's/^/   log: /' "$WORK/server.log" | grep -i timelines
 fresh_case; out=$(ROOST_PHYSICAL_SHARDS=8 timeout 60 "$ROOST" up --port "$PORT" --data-dir "$WORK/case" 2>&1)
 printf '%-16s exit %s: %s\n' "8 shards" "$?" "$out"
 fresh_case; rm "$WORK/case/shards/$ALICE_SHARD"

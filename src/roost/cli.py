@@ -39,16 +39,26 @@ def _add_server_options(parser: argparse.ArgumentParser) -> None:
 def _refuse_bad_data_dir(settings: Settings) -> bool:
     """Check the data directory before the server starts; on a problem print one line
     and return True. (The storage module checks again at start, as a safety net.)"""
+    import logging
+
     from roost.errors import StorageIntegrityError
     from roost.runtime.backends import check_data_dir
 
+    # What the check did (a file recreated, an old directory adopted), one line each.
+    storage_log = logging.getLogger("roost.storage")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("roost: %(message)s"))
+    storage_log.addHandler(handler)
+    level = storage_log.level
+    storage_log.setLevel(logging.INFO)
     try:
-        outcome = check_data_dir(settings)
+        check_data_dir(settings)
     except StorageIntegrityError as exc:
         print(f"roost: refusing to start: {exc}", file=sys.stderr, flush=True)
         return True
-    if outcome == "adopted":
-        print(f"roost: adopted {settings.data_dir}: stamped its files and wrote manifest.json", flush=True)
+    finally:
+        storage_log.removeHandler(handler)
+        storage_log.setLevel(level)
     return False
 
 

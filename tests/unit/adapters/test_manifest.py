@@ -67,11 +67,31 @@ def test_a_missing_shard_is_refused(tmp_path: Path) -> None:
     assert not (data / "shards" / "shard-01.sqlite3").exists()  # not silently recreated
 
 
-@pytest.mark.parametrize("name", ["log.sqlite3", "timelines.sqlite3"])
-def test_a_missing_log_or_timeline_store_is_refused(tmp_path: Path, name: str) -> None:
+def test_a_missing_log_is_refused(tmp_path: Path) -> None:
     data = make_data_dir(tmp_path / "data")
-    (data / name).unlink()
-    assert refusal(data).startswith(f"{data}/{name}: missing")
+    (data / "log.sqlite3").unlink()
+    assert refusal(data) == f"{data}/log.sqlite3: missing (the log store)"
+
+
+def test_a_missing_timeline_store_is_recreated_since_homes_rebuild_from_the_shards(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    data = make_data_dir(tmp_path / "data")
+    (data / "timelines.sqlite3").unlink()
+    assert open_data_dir(data, LOGICAL, PHYSICAL) == "verified"
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{data}/timelines.sqlite3: missing: recreated empty; home timelines are rebuilt from the shards"
+        " as they are read"
+    ]
+    assert open_data_dir(data, LOGICAL, PHYSICAL) == "verified"  # and stamped as this installation's
+
+
+def test_a_damaged_timeline_store_is_refused_with_a_hint(tmp_path: Path) -> None:
+    data = make_data_dir(tmp_path / "data")
+    (data / "timelines.sqlite3").write_bytes(b"\0" * 8192)
+    assert refusal(data) == (
+        f"{data}/timelines.sqlite3: not an SQLite database (delete it to have it rebuilt from the shards)"
+    )
 
 
 def test_a_shard_from_another_installation_is_refused(tmp_path: Path) -> None:

@@ -29,9 +29,9 @@ def run_lifespan_startup(app: Any) -> list[dict[str, Any]]:
 def test_a_refused_data_dir_is_one_startup_failure_line(tmp_path: Path) -> None:
     data = tmp_path / "data"
     open_data_dir(data, 1024, 4)
-    (data / "timelines.sqlite3").unlink()
+    (data / "log.sqlite3").unlink()
     app = OneLineStartupFailure(create_app(Settings(data_dir=data)))
     assert run_lifespan_startup(app) == [{
         "type": "lifespan.startup.failed",
-        "message": f"roost: refusing to start: {data}/timelines.sqlite3: missing (the timelines store)",
+        "message": f"roost: refusing to start: {data}/log.sqlite3: missing (the log store)",
     }]

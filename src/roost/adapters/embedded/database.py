@@ -119,13 +119,14 @@ class SqliteShard(_SqliteExecutor):
                 _rollback(conn)
                 self.faults.raise_for(exc)
 
-    async def probe(self) -> None:
+    async def probe(self) -> bool:
         """Prove this shard can take a write now (see readiness.write_probe)."""
         async with self._lock:
             try:
                 write_probe(self._conn_)
             except sqlite3.Error as exc:
                 self.faults.raise_for(exc)
+        return True
 
     async def explain(self, sql: str, params: Params = ()) -> list[str]:
         rows = self._conn_.execute("EXPLAIN QUERY PLAN " + sql, params).fetchall()

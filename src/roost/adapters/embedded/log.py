@@ -150,11 +150,12 @@ class SqliteLog:
                 ).rowcount
         return removed
 
-    async def probe(self) -> None:
+    async def probe(self) -> bool:
         try:
             write_probe(self._conn)
         except sqlite3.Error as exc:
             self.faults.raise_for(exc)
+        return True
 
     async def close(self) -> None:
         self._conn.close()

@@ -51,6 +51,12 @@ class DataFile:
     def describe(self) -> str:
         return f"shard {self.index}" if self.role == "shard" else f"the {self.role} store"
 
+    @property
+    def derived(self) -> bool:
+        """Rebuilt from the shards when lost: the home timelines (a timeline that was never
+        built is rebuilt from its followees' statuses on first read)."""
+        return self.role == "timelines"
+
 
 def expected_files(physical_shards: int) -> list[DataFile]:
     shards = [DataFile(f"{SHARDS_DIR}/{shard_file_name(i)}", "shard", i) for i in range(physical_shards)]
@@ -199,11 +205,27 @@ def check_file(data_dir: Path, file: DataFile, installation_id: str | None, full
         conn.close()
 
 
+REBUILT = "missing: recreated empty; home timelines are rebuilt from the shards as they are read"
+
+
 def _problems(data_dir: Path, manifest: Manifest) -> Iterator[str]:
     for file in manifest.files:
+        if file.derived and not (data_dir / file.path).exists():
+            _create(data_dir, file, manifest.installation_id)
+            logger.warning("%s: %s", data_dir / file.path, REBUILT)
+            continue
         problem = check_file(data_dir, file, manifest.installation_id)
         if problem is not None:
-            yield f"{data_dir / file.path}: {problem}"
+            hint = " (delete it to have it rebuilt from the shards)" if file.derived else ""
+            yield f"{data_dir / file.path}: {problem}{hint}"
+
+
+def _create(data_dir: Path, file: DataFile, installation_id: str) -> None:
+    conn = connect(data_dir / file.path)
+    try:
+        stamp(conn, installation_id, file)
+    finally:
+        conn.close()
 
 
 def _stray_shards(data_dir: Path, expected: list[DataFile]) -> list[Path]:
@@ -234,8 +256,8 @@ def open_data_dir(data_dir: Path, logical_shards: int, physical_shards: int) -> 
             f"{stray[0]}: not expected with ROOST_PHYSICAL_SHARDS={physical_shards} and there is no"
             f" {MANIFEST}: was this data directory made with more shards?"
         )
-    if present and len(present) < len(expected):
-        missing = next(f for f in expected if f not in present)
+    if present and any(f not in present and not f.derived for f in expected):
+        missing = next(f for f in expected if f not in present and not f.derived)
         raise StorageIntegrityError(
             f"{data_dir / missing.path}: missing ({missing.describe()}) from a data directory that has"
             f" other roost files and no {MANIFEST}"
@@ -245,11 +267,7 @@ def open_data_dir(data_dir: Path, logical_shards: int, physical_shards: int) -> 
     data_dir.mkdir(parents=True, exist_ok=True)
     (data_dir / SHARDS_DIR).mkdir(exist_ok=True)
     for file in expected:
-        conn = connect(data_dir / file.path)
-        try:
-            stamp(conn, installation_id, file)
-        finally:
-            conn.close()
+        _create(data_dir, file, installation_id)
     write_manifest(data_dir, Manifest(
         installation_id=installation_id,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -275,6 +293,8 @@ def _adoptable_id(data_dir: Path, expected: list[DataFile]) -> str:
     """
     ids: set[str] = set()
     for file in expected:
+        if file.derived and not (data_dir / file.path).exists():
+            continue
         problem = check_file(data_dir, file, None)
         if problem is not None:
             raise StorageIntegrityError(f"{data_dir / file.path}: {problem}")

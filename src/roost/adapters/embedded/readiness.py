@@ -77,7 +77,7 @@ class ProbeTarget:
     """One file: how to probe it, and where its faults are recorded."""
 
     label: str
-    probe: Callable[[], Awaitable[None]]
+    probe: Callable[[], Awaitable[bool]]  # False: could not probe now, the last result stands
     faults: FaultRecord
 
 
@@ -138,13 +138,14 @@ class StorageReadiness:
                 )
         for target in self._targets:
             try:
-                await target.probe()
+                probed = await target.probe()
             except RoostError:
                 pass  # a storage fault: recorded in target.faults
             except sqlite3.Error as exc:
                 target.faults.record("error", str(exc))
             else:
-                target.faults.probe_succeeded()
+                if probed:
+                    target.faults.probe_succeeded()
             fault = target.faults.last
             if fault is None:
                 checks[target.label] = "ok"

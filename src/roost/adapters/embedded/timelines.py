@@ -106,15 +106,16 @@ class SqliteTimelineStore:
             self._conn.execute("ROLLBACK")
         self._batch_lost = True
 
-    async def probe(self) -> None:
+    async def probe(self) -> bool:
         """A write probe, unless a fanout batch is open on the connection: committing
-        it here would split the batch, so the last result stands until it is flushed."""
+        it here would split the batch, so the last result stands (returns False)."""
         if self._conn.in_transaction:
-            return
+            return False
         try:
             write_probe(self._conn)
         except sqlite3.Error as exc:
             self.faults.raise_for(exc)
+        return True
 
     async def push_many(self, entries: Iterable[tuple[str, int]]) -> None:
         rows = [(t, i) for t, i in entries if t in self._built]
