@@ -88,3 +88,28 @@ def test_the_timeline_probe_leaves_an_open_batch_alone(tmp_path: Path) -> None:
         await store.close()
 
     asyncio.run(body())
+
+
+def test_a_lock_held_past_busy_timeout_is_503_and_the_shard_works_after(tmp_path: Path) -> None:
+    from roost.adapters.embedded.database import SqliteShard
+
+    async def body() -> None:
+        shard = SqliteShard(0, tmp_path / "shard-00.sqlite3")
+        await shard.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+        shard._conn_.execute("PRAGMA busy_timeout=50")  # SQLite's wait, shortened for the test
+        other = sqlite3.connect(tmp_path / "shard-00.sqlite3", isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        with pytest.raises(Unavailable) as caught:
+            async with shard.transaction() as tx:
+                await tx.execute("INSERT INTO t (id) VALUES (1)")
+        assert caught.value.extra["headers"] == {"Retry-After": "1"}
+        assert shard.faults.last is not None and shard.faults.last.kind == "busy"
+        other.execute("ROLLBACK")
+        async with shard.transaction() as tx:
+            await tx.execute("INSERT INTO t (id) VALUES (1)")
+        assert [r["id"] for r in await shard.fetch_all("SELECT id FROM t")] == [1]
+        assert await shard.probe() is True
+        other.close()
+        shard.close()
+
+    asyncio.run(body())
