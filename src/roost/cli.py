@@ -4,6 +4,7 @@
     roost serve --target T[,T...]                        chosen components only
     roost list-targets                                   the component registry
     roost accounts create|list|delete ...                admin, like Mastodon's tootctl
+    roost doctor [--data-dir D] [--full]                 check the data directory
     roost bench seed|run|report ...                      the benchmark harness
 """
 
@@ -35,10 +36,38 @@ def _add_server_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
 
 
+def _refuse_bad_data_dir(settings: Settings) -> bool:
+    """Check the data directory before the server starts; on a problem print one line
+    and return True. (The storage module checks again at start, as a safety net.)"""
+    import logging
+
+    from roost.errors import StorageIntegrityError
+    from roost.runtime.backends import check_data_dir
+
+    # What the check did (a file recreated, an old directory adopted), one line each.
+    storage_log = logging.getLogger("roost.storage")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("roost: %(message)s"))
+    storage_log.addHandler(handler)
+    level = storage_log.level
+    storage_log.setLevel(logging.INFO)
+    try:
+        check_data_dir(settings)
+    except StorageIntegrityError as exc:
+        print(f"roost: refusing to start: {exc}", file=sys.stderr, flush=True)
+        return True
+    finally:
+        storage_log.removeHandler(handler)
+        storage_log.setLevel(level)
+    return False
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     from roost.runtime.server import serve
 
     settings = _settings(args)
+    if _refuse_bad_data_dir(settings):
+        return 2
     print(f"roost: serving the Mastodon API on {settings.base_url} (data in {settings.data_dir})", flush=True)
     serve(settings, ("all",), args.log_level)
     return 0
@@ -50,8 +79,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     targets = tuple(t.strip() for t in args.target.split(",") if t.strip())
     build_registry().resolve(targets)  # fail fast on an unknown target
-    serve(_settings(args), targets, args.log_level)
+    settings = _settings(args)
+    if _refuse_bad_data_dir(settings):
+        return 2
+    serve(settings, targets, args.log_level)
     return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from roost.runtime import doctor
+
+    checks = doctor.run(_settings(args), full=args.full)
+    for check in checks:
+        print(check.line())
+    failed = sum(not c.ok for c in checks)
+    print(f"{len(checks) - failed} ok, {failed} failed")
+    return 1 if failed else 0
 
 
 def cmd_list_targets(args: argparse.Namespace) -> int:
@@ -64,6 +107,7 @@ def cmd_list_targets(args: argparse.Namespace) -> int:
 
 
 def _with_services(settings: Settings, work: Callable[[Any], Awaitable[int]]) -> int:
+    from roost.errors import StorageIntegrityError
     from roost.runtime.container import start, stop
 
     async def main() -> int:
@@ -73,7 +117,11 @@ def _with_services(settings: Settings, work: Callable[[Any], Awaitable[int]]) ->
         finally:
             await stop(container)
 
-    return asyncio.run(main())
+    try:
+        return asyncio.run(main())
+    except StorageIntegrityError as exc:
+        print(f"roost: refusing to open the data directory: {exc}", file=sys.stderr)
+        return 2
 
 
 def cmd_accounts_create(args: argparse.Namespace) -> int:
@@ -155,6 +203,11 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument("username")
     delete.add_argument("--data-dir")
     delete.set_defaults(func=cmd_accounts_delete)
+
+    doctor = sub.add_parser("doctor", help="check the data directory: manifest, files, identity, integrity, disk")
+    doctor.add_argument("--data-dir", help="the data directory (default ./data)")
+    doctor.add_argument("--full", action="store_true", help="PRAGMA integrity_check instead of quick_check")
+    doctor.set_defaults(func=cmd_doctor)
 
     try:
         from roost.bench.cli import add_bench_commands

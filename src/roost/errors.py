@@ -9,7 +9,11 @@
      +-- PayloadTooLarge (413)
      +-- Unprocessable (422)       validation failed
      +-- RateLimited (429)
-     +-- Unavailable (503)         a backend is down
+     +-- Unavailable (503)         a backend is down (also: storage read-only, damaged, busy)
+     +-- InsufficientStorage (507) the data's disk or database is full
+
+    StorageIntegrityError          the data directory is missing, foreign or corrupt files:
+                                   roost refuses to start (not an HTTP error)
 """
 
 from __future__ import annotations
@@ -70,3 +74,13 @@ class Unavailable(RoostError):
 class RequestTimeout(RoostError):
     status_code = 408
     default_message = "The request body was not received in time"
+
+
+class InsufficientStorage(RoostError):
+    status_code = 507
+    default_message = "The server is out of storage space"
+
+
+class StorageIntegrityError(Exception):
+    """The data directory does not hold the files its manifest lists, as they were
+    written: roost must not start on it. The message is one line naming the file."""

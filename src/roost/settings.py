@@ -65,6 +65,12 @@ class Settings:
     # reblogs, newest first, one search may look through for matches (the rest of the
     # search is answered from the index). Bounds the work one query can cause.
     search_interactions_scanned: int = 20_000
+    # Storage health (issue #8). /ready fails when the data directory's disk has less free
+    # space than this: room for the WAL to grow until its next checkpoint, for a few
+    # minutes of writes while the operator reacts, and for migrations at the next start.
+    min_free_disk_bytes: int = 100 * 1024 * 1024
+    # How long /ready reuses its write probes and disk reading (load balancers poll it).
+    ready_cache_seconds: float = 1.0
     failpoints: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 

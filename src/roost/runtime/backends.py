@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from roost.adapters.embedded import MemoryCache, SqliteDatabase, SqliteLog, SqliteTimelineStore
+from roost.adapters.embedded.manifest import LOG_FILE, SHARDS_DIR, TIMELINES_FILE, open_data_dir
+from roost.adapters.embedded.readiness import ProbeTarget, StorageReadiness
 from roost.domain.ids import IdGenerator
 from roost.domain.shards import ShardMap
 from roost.failpoints import Failpoints
@@ -10,20 +12,40 @@ from roost.services.context import Backends
 from roost.settings import Settings
 
 
+def check_data_dir(settings: Settings) -> str:
+    """Verify (or set up) the data directory before anything opens a file in it.
+    Raises StorageIntegrityError when roost must not start on it."""
+    return open_data_dir(settings.data_dir, settings.logical_shards, settings.physical_shards)
+
+
 def open_embedded(settings: Settings) -> Backends:
     data = settings.data_dir
+    check_data_dir(settings)
     shard_map = ShardMap(settings.logical_shards, settings.physical_shards)
     return Backends(
         settings=settings,
-        db=SqliteDatabase(data / "shards", shard_map),
+        db=SqliteDatabase(data / SHARDS_DIR, shard_map),
         cache=MemoryCache(settings.cache_max_items, settings.cache_ttl_seconds),
-        log=SqliteLog(data / "log.sqlite3", settings.log_partitions),
+        log=SqliteLog(data / LOG_FILE, settings.log_partitions),
         timelines=SqliteTimelineStore(
-            data / "timelines.sqlite3", settings.timeline_max_items, settings.timeline_hot_lists
+            data / TIMELINES_FILE, settings.timeline_max_items, settings.timeline_hot_lists
         ),
         ids=IdGenerator(),
         failpoints=Failpoints(settings.failpoints),
     )
+
+
+def storage_readiness(backends: Backends) -> StorageReadiness | None:
+    """Write probes for every embedded file, or None for backends that are not embedded."""
+    db, log, timelines = backends.db, backends.log, backends.timelines
+    if not (isinstance(db, SqliteDatabase) and isinstance(log, SqliteLog)
+            and isinstance(timelines, SqliteTimelineStore)):
+        return None
+    targets = [ProbeTarget(f"{SHARDS_DIR}/{s.path.name}", s.probe, s.faults) for s in db.shards]
+    targets.append(ProbeTarget(LOG_FILE, log.probe, log.faults))
+    targets.append(ProbeTarget(TIMELINES_FILE, timelines.probe, timelines.faults))
+    settings = backends.settings
+    return StorageReadiness(settings.data_dir, targets, settings.min_free_disk_bytes, settings.ready_cache_seconds)
 
 
 async def close(backends: Backends) -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from roost.ports.timelines import TimelineStore
-from roost.runtime.backends import close, open_embedded
+from roost.runtime.backends import close, open_embedded, storage_readiness
 from roost.runtime.modules import Lifecycle, Module, Registry, Service
 from roost.services import accounts as accounts_pkg
 from roost.services import notifications as notifications_pkg
@@ -75,6 +75,7 @@ class _Storage:
 
 async def _init_storage(c: Container) -> Service:
     c.backends = open_embedded(c.settings)
+    c.extras["storage_readiness"] = storage_readiness(c.backends)
     c.outbox = Outbox(c.backends.db, c.backends.log, c.backends.failpoints)
     return _Storage(c)
 

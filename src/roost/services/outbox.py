@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from roost.errors import InsufficientStorage, Unavailable
 from roost.failpoints import Failpoints
 from roost.ports import Executor, Log, Migration, Shard, ShardedDatabase
 
@@ -41,16 +42,26 @@ class Outbox:
         await tx.execute("INSERT INTO outbox (key, event) VALUES (?, ?)", (key, orjson.dumps(event)))
 
     async def flush(self, shard: Shard) -> int:
-        """Move this shard's pending events to the log, in order."""
+        """Move this shard's pending events to the log, in order.
+
+        A storage fault here (the log's disk is full) does not fail the write that
+        staged them: that committed, and its events wait in the outbox for the next
+        flush on this shard or the next start. The adapter has logged the fault."""
         async with self._locks[shard.index]:
-            rows = await shard.fetch_all("SELECT id, key, event FROM outbox ORDER BY id LIMIT 1000")
-            if not rows:
+            try:
+                return await self._relay(shard)
+            except (InsufficientStorage, Unavailable):
                 return 0
-            self._failpoints.hit("outbox.before_publish")
-            await self._log.append_many([(r["key"], orjson.loads(r["event"])) for r in rows])
-            await shard.execute("DELETE FROM outbox WHERE id <= ?", (rows[-1]["id"],))
-            self.relayed += len(rows)
-            return len(rows)
+
+    async def _relay(self, shard: Shard) -> int:
+        rows = await shard.fetch_all("SELECT id, key, event FROM outbox ORDER BY id LIMIT 1000")
+        if not rows:
+            return 0
+        self._failpoints.hit("outbox.before_publish")
+        await self._log.append_many([(r["key"], orjson.loads(r["event"])) for r in rows])
+        await shard.execute("DELETE FROM outbox WHERE id <= ?", (rows[-1]["id"],))
+        self.relayed += len(rows)
+        return len(rows)
 
     async def flush_all(self) -> int:
         total = 0

@@ -13,6 +13,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from roost.errors import InsufficientStorage, Unavailable
 from roost.failpoints import Failpoints
 from roost.ports.log import Log, Record
 
@@ -70,6 +71,13 @@ class Consumer:
                 return
             except asyncio.CancelledError:
                 raise
+            except (InsufficientStorage, Unavailable) as exc:
+                # The storage adapter has logged the fault; a traceback per retry adds nothing.
+                self.errors += 1
+                logger.warning("%s: record %s/%s waits for storage: %s", self.group, record.partition,
+                               record.offset, exc.message)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
             except Exception:
                 self.errors += 1
                 logger.exception("%s: record %s/%s failed; retrying", self.group, record.partition, record.offset)
@@ -81,9 +89,20 @@ class Consumer:
             pass
 
     async def run(self) -> None:
+        delay = 0.05
         while True:
-            if not await self.poll_once():
-                await self.log.wait(0.5)
+            try:
+                if not await self.poll_once():
+                    await self.log.wait(0.5)
+                delay = 0.05
+            except (InsufficientStorage, Unavailable) as exc:
+                # A full disk while committing the round: without this the task would
+                # end and the group stop for good. The round is handled again once
+                # storage is back (handlers are idempotent).
+                self.errors += 1
+                logger.warning("%s: round not committed, retrying: %s", self.group, exc.message)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self.run(), name=f"consumer:{self.group}")

@@ -9,13 +9,20 @@ unit of work may await other services between its statements.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from roost.adapters.embedded.faults import FaultRecord
+from roost.adapters.embedded.readiness import write_probe
 from roost.domain.shards import ShardMap
 from roost.ports.database import Executor, Migration, Params, Row
+
+
+def shard_file_name(index: int) -> str:
+    return f"shard-{index:02d}.sqlite3"
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -31,21 +38,36 @@ def connect(path: Path) -> sqlite3.Connection:
 
 
 class _SqliteExecutor:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    # try/except costs nothing when nothing is raised (Python 3.11), so every call
+    # classifies SQLite's storage faults without slowing the hot path.
+    def __init__(self, conn: sqlite3.Connection, faults: FaultRecord) -> None:
         self._conn = conn
+        self.faults = faults
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
-        rows: list[Row] = self._conn.execute(sql, params).fetchall()
+        try:
+            rows: list[Row] = self._conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            self.faults.raise_for(exc)
         return rows
 
     async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
-        return self._conn.execute(sql, params).fetchone()  # type: ignore[no-any-return]
+        try:
+            return self._conn.execute(sql, params).fetchone()  # type: ignore[no-any-return]
+        except sqlite3.Error as exc:
+            self.faults.raise_for(exc)
 
     async def execute(self, sql: str, params: Params = ()) -> int:
-        return self._conn.execute(sql, params).rowcount
+        try:
+            return self._conn.execute(sql, params).rowcount
+        except sqlite3.Error as exc:
+            self.faults.raise_for(exc)
 
     async def execute_many(self, sql: str, rows: Sequence[Params]) -> None:
-        self._conn.executemany(sql, rows)
+        try:
+            self._conn.executemany(sql, rows)
+        except sqlite3.Error as exc:
+            self.faults.raise_for(exc)
 
 
 class SqliteShard(_SqliteExecutor):
@@ -53,7 +75,7 @@ class SqliteShard(_SqliteExecutor):
         self.index = index
         self.path = path
         self._conn_ = connect(path)
-        super().__init__(self._conn_)
+        super().__init__(self._conn_, FaultRecord(path.name))
         self._lock = asyncio.Lock()
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
@@ -79,14 +101,32 @@ class SqliteShard(_SqliteExecutor):
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Executor]:
         async with self._lock:
-            self._conn_.execute("BEGIN IMMEDIATE")
+            conn = self._conn_
             try:
-                yield _SqliteExecutor(self._conn_)
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                self.faults.raise_for(exc)
+            try:
+                yield _SqliteExecutor(conn, self.faults)
             except BaseException:
-                self._conn_.execute("ROLLBACK")
+                _rollback(conn)
                 raise
-            else:
-                self._conn_.execute("COMMIT")
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                # SQLite may have rolled back already (a full disk does); if not, do it,
+                # so nothing of the unit of work is left half-applied or still open.
+                _rollback(conn)
+                self.faults.raise_for(exc)
+
+    async def probe(self) -> bool:
+        """Prove this shard can take a write now (see readiness.write_probe)."""
+        async with self._lock:
+            try:
+                write_probe(self._conn_)
+            except sqlite3.Error as exc:
+                self.faults.raise_for(exc)
+        return True
 
     async def explain(self, sql: str, params: Params = ()) -> list[str]:
         rows = self._conn_.execute("EXPLAIN QUERY PLAN " + sql, params).fetchall()
@@ -96,6 +136,13 @@ class SqliteShard(_SqliteExecutor):
         self._conn_.close()
 
 
+def _rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        # A rollback that fails too (the file is gone) must not hide the first error.
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+
+
 class SqliteDatabase:
     """``physical`` SQLite files under ``directory``, addressed through a ShardMap."""
 
@@ -103,7 +150,7 @@ class SqliteDatabase:
         directory.mkdir(parents=True, exist_ok=True)
         self.shard_map = shard_map
         self._shards = [
-            SqliteShard(i, directory / f"shard-{i:02d}.sqlite3") for i in range(shard_map.physical)
+            SqliteShard(i, directory / shard_file_name(i)) for i in range(shard_map.physical)
         ]
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,6 +12,8 @@ from typing import Any
 import orjson
 
 from roost.adapters.embedded.database import connect
+from roost.adapters.embedded.faults import FaultRecord
+from roost.adapters.embedded.readiness import write_probe
 from roost.ports.log import Record
 
 _SCHEMA = (
@@ -39,6 +42,7 @@ class SqliteLog:
         self.partitions = partitions
         self._retention = retention
         self._conn = connect(path)
+        self.faults = FaultRecord(path.name)
         for statement in _SCHEMA:
             self._conn.execute(statement)
         self._next_offset = [0] * partitions
@@ -64,6 +68,12 @@ class SqliteLog:
         return -1 if row[0] is None else int(row[0])
 
     async def append_many(self, items: Sequence[tuple[int, dict[str, Any]]]) -> None:
+        try:
+            self._append_many(items)
+        except sqlite3.Error as exc:
+            self.faults.raise_for(exc)
+
+    def _append_many(self, items: Sequence[tuple[int, dict[str, Any]]]) -> None:
         # Offsets are assigned inside the write transaction, from the file itself,
         # so another process (the admin CLI) may append to the same log safely.
         self._conn.execute("BEGIN IMMEDIATE")
@@ -79,10 +89,11 @@ class SqliteLog:
             self._conn.executemany(
                 "INSERT INTO log_records (partition, offset, key, event) VALUES (?, ?, ?, ?)", rows
             )
+            self._conn.execute("COMMIT")
         except BaseException:
-            self._conn.execute("ROLLBACK")
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
             raise
-        self._conn.execute("COMMIT")
         for partition, offset in next_offset.items():
             self._next_offset[partition] = offset
         self.appended += len(rows)
@@ -103,11 +114,14 @@ class SqliteLog:
 
     async def commit(self, group: str, partition: int, offset: int) -> None:
         """Mark everything up to and including ``offset`` as processed by ``group``."""
-        self._conn.execute(
-            "INSERT INTO log_offsets (consumer_group, partition, offset) VALUES (?, ?, ?)"
-            " ON CONFLICT (consumer_group, partition) DO UPDATE SET offset = excluded.offset",
-            (group, partition, offset + 1),
-        )
+        try:
+            self._conn.execute(
+                "INSERT INTO log_offsets (consumer_group, partition, offset) VALUES (?, ?, ?)"
+                " ON CONFLICT (consumer_group, partition) DO UPDATE SET offset = excluded.offset",
+                (group, partition, offset + 1),
+            )
+        except sqlite3.Error as exc:
+            self.faults.raise_for(exc)
         self._committed[(group, partition)] = offset + 1
 
     async def wait(self, timeout: float) -> None:
@@ -135,6 +149,13 @@ class SqliteLog:
                     "DELETE FROM log_records WHERE partition = ? AND offset < ?", (p, floor)
                 ).rowcount
         return removed
+
+    async def probe(self) -> bool:
+        try:
+            write_probe(self._conn)
+        except sqlite3.Error as exc:
+            self.faults.raise_for(exc)
+        return True
 
     async def close(self) -> None:
         self._conn.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import logging
+import sqlite3
 import time
 from array import array
 from collections import OrderedDict, defaultdict
@@ -18,6 +19,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from roost.adapters.embedded.database import connect
+from roost.adapters.embedded.faults import FaultRecord, error_for
+from roost.adapters.embedded.readiness import write_probe
 from roost.domain.pagination import Page
 
 _SCHEMA = (
@@ -39,6 +42,7 @@ class SqliteTimelineStore:
     def __init__(self, path: Path, max_items: int = 800, hot_lists: int = 50_000) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = connect(path)
+        self.faults = FaultRecord(path.name)
         for statement in _SCHEMA:
             self._conn.execute(statement)
         self._max_items = max_items
@@ -46,6 +50,7 @@ class SqliteTimelineStore:
         self._hot: OrderedDict[str, array[int]] = OrderedDict()  # ascending ids
         self._built = {r[0] for r in self._conn.execute("SELECT timeline FROM timelines")}
         self._pushes_since_trim: dict[str, int] = defaultdict(int)
+        self._batch_lost = False
 
     def _load(self, timeline: str) -> array[int]:
         ids = self._hot.get(timeline)
@@ -75,22 +80,60 @@ class SqliteTimelineStore:
         Fanout to thousands of followers touches thousands of pages; committing
         once per consumer batch instead of once per push writes each page once.
         """
+        if self._batch_lost:
+            # Part of the batch was rolled back (see _abandon_batch): fail this flush so
+            # the consumer does not move its offsets, and handles the round again.
+            self._batch_lost = False
+            raise error_for(self.faults.last.kind if self.faults.last else "io-error")
+        try:
+            self._commit_pending()
+        finally:
+            self._batch_lost = False  # the caller gets the error itself
+
+    def _commit_pending(self) -> None:
         if self._conn.in_transaction:
-            self._conn.execute("COMMIT")
+            try:
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._abandon_batch()
+                self.faults.raise_for(exc)
+
+    def _abandon_batch(self) -> None:
+        """A write of the open batch failed (a full disk): roll the batch back and say
+        so at the next flush. SQLite may already have rolled back the whole transaction,
+        taking earlier pushes of the batch with it, which the memory copy still shows."""
+        if self._conn.in_transaction:
+            self._conn.execute("ROLLBACK")
+        self._batch_lost = True
+
+    async def probe(self) -> bool:
+        """A write probe, unless a fanout batch is open on the connection: committing
+        it here would split the batch, so the last result stands (returns False)."""
+        if self._conn.in_transaction:
+            return False
+        try:
+            write_probe(self._conn)
+        except sqlite3.Error as exc:
+            self.faults.raise_for(exc)
+        return True
 
     async def push_many(self, entries: Iterable[tuple[str, int]]) -> None:
         rows = [(t, i) for t, i in entries if t in self._built]
         if not rows:
             return
-        self._begin()
-        self._conn.executemany(
-            "INSERT INTO timeline_entries (timeline, item_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
-            rows,
-        )
-        for timeline, _ in rows:
-            self._pushes_since_trim[timeline] += 1
-            if self._pushes_since_trim[timeline] >= _TRIM_EVERY:
-                self._trim_on_disk(timeline)
+        try:
+            self._begin()
+            self._conn.executemany(
+                "INSERT INTO timeline_entries (timeline, item_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                rows,
+            )
+            for timeline, _ in rows:
+                self._pushes_since_trim[timeline] += 1
+                if self._pushes_since_trim[timeline] >= _TRIM_EVERY:
+                    self._trim_on_disk(timeline)
+        except sqlite3.Error as exc:
+            self._abandon_batch()
+            self.faults.raise_for(exc)
         for timeline, item_id in rows:
             ids = self._hot.get(timeline)
             if ids is None:
@@ -112,10 +155,14 @@ class SqliteTimelineStore:
 
     async def remove_many(self, entries: Iterable[tuple[str, int]]) -> None:
         rows = list(entries)
-        self._begin()
-        self._conn.executemany(
-            "DELETE FROM timeline_entries WHERE timeline = ? AND item_id = ?", rows
-        )
+        try:
+            self._begin()
+            self._conn.executemany(
+                "DELETE FROM timeline_entries WHERE timeline = ? AND item_id = ?", rows
+            )
+        except sqlite3.Error as exc:
+            self._abandon_batch()
+            self.faults.raise_for(exc)
         for timeline, item_id in rows:
             ids = self._hot.get(timeline)
             if ids is None:
@@ -132,7 +179,15 @@ class SqliteTimelineStore:
 
     async def replace(self, timeline: str, ids: Sequence[int]) -> None:
         newest = sorted(set(ids))[-self._max_items :]
-        await self.flush()  # pending fanout writes commit on their own
+        self._commit_pending()  # pending fanout writes commit on their own
+        try:
+            self._replace(timeline, newest)
+        except sqlite3.Error as exc:
+            self.faults.raise_for(exc)
+        self._built.add(timeline)
+        self._remember(timeline, array("q", newest))
+
+    def _replace(self, timeline: str, newest: list[int]) -> None:
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             self._conn.execute("DELETE FROM timeline_entries WHERE timeline = ?", (timeline,))
@@ -143,12 +198,11 @@ class SqliteTimelineStore:
             self._conn.execute(
                 "INSERT INTO timelines (timeline) VALUES (?) ON CONFLICT DO NOTHING", (timeline,)
             )
+            self._conn.execute("COMMIT")
         except BaseException:
-            self._conn.execute("ROLLBACK")
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
             raise
-        self._conn.execute("COMMIT")
-        self._built.add(timeline)
-        self._remember(timeline, array("q", newest))
 
     async def drop(self, timeline: str) -> None:
         """Forget a timeline (as Mastodon does for inactive users); the next read rebuilds it."""

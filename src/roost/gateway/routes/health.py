@@ -20,28 +20,44 @@ async def health(call: Call) -> Response:
     return PlainTextResponse("OK")
 
 
-@TABLE.add("GET", "/ready", "Readiness: storage and the log are reachable", tag="operations")
+@TABLE.add("GET", "/ready", "Readiness: every storage file writable, disk space left, the log reachable",
+           tag="operations")
 async def ready(call: Call) -> Response:
     services = call.services
     checks: dict[str, str] = {}
-    backends = services.need("backends")
-    try:
-        await backends.db.ping()
-        checks["storage"] = "ok"
-    except Exception as exc:
-        checks["storage"] = f"error: {exc}"
+    storage_ok = True
+    disk: dict[str, int | None] = {}
+    readiness = services.extras.get("storage_readiness")
+    if readiness is not None:
+        # Write probes and the disk reading, reused for ready_cache_seconds.
+        report = await readiness.check()
+        storage_ok = report.ok
+        failing = [f"{name}: {state}" for name, state in report.checks.items() if state != "ok"]
+        checks["storage"] = "ok" if storage_ok else "; ".join(failing)
+        checks.update(report.checks)
+        disk = {"free_bytes": report.free_disk_bytes, "min_free_bytes": report.min_free_disk_bytes}
+    else:
+        backends = services.need("backends")
+        try:
+            await backends.db.ping()
+            checks["storage"] = "ok"
+        except Exception as exc:
+            storage_ok = False
+            checks["storage"] = f"error: {exc}"
+    log_ok = True
     try:
         lag = {group: await c.lag() for group, c in services.consumers.items()}
         checks["log"] = "ok"
     except Exception as exc:
         lag = {}
+        log_ok = False
         checks["log"] = f"error: {exc}"
     lifecycle = services.lifecycle
     modules = dict(lifecycle.ready) if lifecycle else {}
-    ok = all(v == "ok" for v in checks.values()) and all(modules.values())
+    ok = storage_ok and log_ok and all(modules.values())
     return call.json(
         {"status": "ready" if ok else "not ready", "shape": "embedded", "checks": checks,
-         "modules": modules, "consumer_lag": lag},
+         "modules": modules, "consumer_lag": lag, "disk": disk},
         200 if ok else 503,
     )
 
