@@ -39,9 +39,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     from roost.runtime.server import serve
 
     settings = _settings(args)
-    print(f"roost: serving the Mastodon API on {settings.base_url} (data in {settings.data_dir})", flush=True)
-    serve(settings, ("all",), args.log_level)
-    return 0
+    return serve(settings, ("all",), args.log_level,
+                 announce=f"roost: serving the Mastodon API on {settings.base_url} (data in {settings.data_dir})")
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -50,8 +49,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     targets = tuple(t.strip() for t in args.target.split(",") if t.strip())
     build_registry().resolve(targets)  # fail fast on an unknown target
-    serve(_settings(args), targets, args.log_level)
-    return 0
+    return serve(_settings(args), targets, args.log_level)
 
 
 def cmd_list_targets(args: argparse.Namespace) -> int:
