@@ -16,6 +16,7 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import BinaryIO
 
 import httpx
 import pytest
@@ -113,17 +114,17 @@ def closed_count(server: RoostServer, reason: str) -> int:
     return int(float(match.group(1)))
 
 
-def read_response(sock: socket.socket) -> bytes:
-    """One HTTP response with a Content-Length, read off a keep-alive connection."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65536)
-        assert chunk, f"closed before a response: {data!r}"
-        data += chunk
-    head, body = data.split(b"\r\n\r\n", 1)
-    length = int(re.search(rb"content-length: (\d+)", head, re.I).group(1))  # type: ignore[union-attr]
-    while len(body) < length:
-        body += sock.recv(65536)
+def read_response(reader: BinaryIO) -> bytes:
+    """The head of one HTTP response with a Content-Length, read off a keep-alive connection
+    (``sock.makefile("rb")``, whose buffer keeps what follows for the next call)."""
+    head = b""
+    while not head.endswith(b"\r\n\r\n"):
+        line = reader.readline()
+        assert line, f"closed before a whole response: {head!r}"
+        head += line
+    match = re.search(rb"content-length: (\d+)", head, re.I)
+    assert match, head
+    assert len(reader.read(int(match.group(1)))) == int(match.group(1))
     return head
 
 
@@ -165,13 +166,36 @@ def test_the_connection_past_the_per_address_cap_is_closed_at_once(
     assert closed_count(server, "per_ip_limit") == 1
 
 
-def test_connections_past_the_server_cap_are_closed(make_server: Callable[..., RoostServer]) -> None:
-    server = make_server().start(env={**HOLD, "ROOST_MAX_CONNECTIONS": "30",
-                                      "ROOST_MAX_CONNECTIONS_PER_IP": "20"})
+SERVER_CAP = {**HOLD, "ROOST_MAX_CONNECTIONS": "30", "ROOST_MAX_CONNECTIONS_PER_IP": "20"}
+
+
+def test_at_the_server_cap_the_longest_idle_connection_makes_room(
+        make_server: Callable[..., RoostServer]) -> None:
+    """Thirty connections that sent nothing fill the server; a new client still gets in."""
+    server = make_server().start(env=SERVER_CAP)
+    # Two newcomers that keep their connections: two idle ones make room, the oldest first.
     with held_sockets(server.port, "127.0.0.5", 20) as first, \
             held_sockets(server.port, "127.0.0.6", 10) as second, \
-            held_sockets(server.port, "127.0.0.7", 1) as (extra,):
-        assert wait_for_eof(extra) == b""
+            client_from("127.0.0.7", server) as one, client_from("127.0.0.8", server) as two:
+        assert one.get("/health").status_code == 200
+        assert two.get("/health").status_code == 200
+        assert closed_by_server(first + second, 10.0, expect=2) == first[:2]
+        # Reading /metrics takes a third connection: the next oldest makes room for it.
+        assert closed_count(server, "evicted_idle") == 3
+        assert closed_by_server(first[2:] + second, 10.0, expect=1) == [first[2]]
+        assert one.get("/health").status_code == 200  # the newcomers' connections were kept
+    assert closed_count(server, "server_limit") == 0
+
+
+def test_past_the_server_cap_with_no_idle_connection_a_newcomer_is_closed(
+        make_server: Callable[..., RoostServer]) -> None:
+    server = make_server().start(env=SERVER_CAP)
+    with held_sockets(server.port, "127.0.0.5", 20) as first, \
+            held_sockets(server.port, "127.0.0.6", 10) as second:
+        for sock in first + second:  # each one mid-request: nothing to take back
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: ro")
+        with held_sockets(server.port, "127.0.0.7", 1) as (extra,):
+            assert wait_for_eof(extra) == b""
         assert closed_by_server(first + second, 0.2) == []
     assert closed_count(server, "server_limit") == 1
 
@@ -182,9 +206,10 @@ def test_connections_past_the_server_cap_are_closed(make_server: Callable[..., R
 def test_an_idle_keep_alive_connection_is_closed(quick_server: RoostServer) -> None:
     before = closed_count(quick_server, "idle_timeout")
     with socket.create_connection(("127.0.0.1", quick_server.port)) as sock:
+        reader = sock.makefile("rb")
         for _ in range(2):  # kept alive between requests sent in time
             sock.sendall(b"GET /health HTTP/1.1\r\nHost: roost\r\n\r\n")
-            assert read_response(sock).startswith(b"HTTP/1.1 200")
+            assert read_response(reader).startswith(b"HTTP/1.1 200")
         assert wait_for_eof(sock) == b""
     assert closed_count(quick_server, "idle_timeout") == before + 1
 
@@ -239,7 +264,7 @@ def test_a_slow_upload_inside_its_timeouts_is_served(quick_server: RoostServer) 
         for piece in pieces:  # 4 x 0.5 s: twice the header and idle timeouts
             time.sleep(0.5)
             sock.sendall(piece)
-        assert read_response(sock).startswith(b"HTTP/1.1 200")
+        assert read_response(sock.makefile("rb")).startswith(b"HTTP/1.1 200")
 
 
 def test_oversized_headers_are_refused_with_431(quick_server: RoostServer) -> None:
@@ -274,5 +299,6 @@ def test_headers_under_the_cap_are_served(quick_server: RoostServer) -> None:
 def test_pipelined_requests_are_all_answered(quick_server: RoostServer) -> None:
     with socket.create_connection(("127.0.0.1", quick_server.port)) as sock:
         sock.sendall(b"GET /health HTTP/1.1\r\nHost: roost\r\n\r\n" * 3)
+        reader = sock.makefile("rb")
         for _ in range(3):
-            assert read_response(sock).startswith(b"HTTP/1.1 200")
+            assert read_response(reader).startswith(b"HTTP/1.1 200")

@@ -7,9 +7,12 @@ left idle after a response), and no library adds them to an asyncio server, so
 ``GuardedHttpToolsProtocol`` adds them to uvicorn's httptools protocol through
 uvicorn's public ``Config(http=<protocol class>)`` extension point:
 
-- A connection from an address that already holds ``max_connections_per_ip``,
-  or one past ``max_connections`` in all, is closed as soon as it is accepted,
-  before a byte is read.
+- A connection from an address that already holds ``max_connections_per_ip``
+  is closed as soon as it is accepted, before a byte is read. At
+  ``max_connections`` in all, the connection idle the longest (one waiting for
+  its next request, or a new one that has sent nothing) is closed to make room,
+  as nginx reuses idle keep-alive connections; if none is idle, the newcomer
+  is closed instead.
 - A request's headers must be complete within ``header_timeout`` of the
   connection opening or of the request's first byte (a slowloris client
   sending a byte every few seconds is cut off). It is answered 408 if it sent
@@ -99,6 +102,8 @@ class ConnectionGuard:
         self.open = 0
         self.by_address: dict[str, int] = {}
         self.closed: Counter[str] = Counter()
+        # Connections with no request under way, oldest first (a dict keeps order).
+        self.idle: dict[GuardedHttpToolsProtocol, None] = {}
 
     def admit(self, address: str) -> str | None:
         """Count a new connection in, or return why it is refused."""
@@ -107,7 +112,12 @@ class ConnectionGuard:
         if limits.max_connections_per_ip and held >= limits.max_connections_per_ip:
             return "per_ip_limit"
         if self.open >= limits.max_connections:
-            return "server_limit"
+            if not self.idle:
+                return "server_limit"
+            oldest = next(iter(self.idle))
+            self.closed["evicted_idle"] += 1
+            oldest.evict()  # releases its place now; the socket closes right after
+            held = self.by_address.get(address, 0)
         self.by_address[address] = held + 1
         self.open += 1
         return None
@@ -154,7 +164,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().__init__(config, server_state, app_state, _loop)
         self._guard = self.guard or process_guard()
         self.timeout_keep_alive = self._guard.limits.idle_timeout  # type: ignore[assignment]
-        self._address: str | None = None  # set once admitted
+        self._address: str | None = None  # set while it counts in the guard
+        self._refused = False  # closed at accept: uvicorn never saw it
         self._headers_timer: asyncio.TimerHandle | None = None
         self._in_message = False  # between a request's first byte and its body's end
         self._reading_headers = False  # between a request's first byte and its headers' end
@@ -169,20 +180,33 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         refusal = self._guard.admit(address)
         if refusal is not None:
             self._guard.closed[refusal] += 1
+            self._refused = True
             self.transport = transport
             transport.close()
             return
         self._address = address
         super().connection_made(transport)
         self._arm_headers_timer()
+        self._guard.idle[self] = None
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self._address is None:
-            return  # refused at accept: uvicorn never saw it
-        self._guard.release(self._address)
-        self._address = None
+        if self._refused:
+            return
+        self._leave_guard()
         self._cancel_headers_timer()
         super().connection_lost(exc)
+
+    def evict(self) -> None:
+        """Closed to make room for a new connection, while waiting for a request."""
+        self._leave_guard()
+        if not self.transport.is_closing():
+            self.transport.close()
+
+    def _leave_guard(self) -> None:
+        self._guard.idle.pop(self, None)
+        if self._address is not None:
+            self._guard.release(self._address)
+            self._address = None
 
     def data_received(self, data: bytes) -> None:
         if self._rejected is not None:
@@ -236,6 +260,12 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                 and not self.transport.is_closing()):
             self.timeout_keep_alive_task = self.loop.call_later(self.timeout_keep_alive,
                                                                 self.timeout_keep_alive_handler)
+            self._guard.idle[self] = None
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self.timeout_keep_alive_task is not None and self._address is not None:
+            self._guard.idle[self] = None  # uvicorn armed its idle timer: nothing under way
 
     def timeout_keep_alive_handler(self) -> None:
         if not self.transport.is_closing():
@@ -245,6 +275,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     # --- the header deadline and budget ---
 
     def _start_headers(self) -> None:
+        self._guard.idle.pop(self, None)
         self._reading_headers = True
         self._header_bytes = 0
         if self._headers_timer is None:
@@ -307,5 +338,5 @@ class ConnectionMetrics(Collector):
         yield closed
 
 
-REASONS = ("per_ip_limit", "server_limit", "idle_timeout", "silent_timeout", "header_timeout",
+REASONS = ("per_ip_limit", "server_limit", "evicted_idle", "idle_timeout", "silent_timeout", "header_timeout",
            "headers_too_large", "uri_too_long")
