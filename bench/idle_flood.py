@@ -3,7 +3,8 @@ connections while another address sends ordinary requests.
 
     python bench/idle_flood.py --port 8080 --sockets 2000 --requests 9
 
-Opens --sockets TCP connections from --flood-from that never send a byte,
+Opens --sockets TCP connections from --flood-from (or spread over
+--flood-spread addresses 127.0.1.1, 127.0.1.2, ...) that never send a byte,
 then sends --requests GET /health requests, each on a fresh connection, from
 --client-from (another loopback address: Linux routes all of 127/8 to lo, and
 a per-IP limit must not mistake the two clients for one). Prints how many of
@@ -26,11 +27,11 @@ def raise_fd_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def open_idle(host: str, port: int, source: str, count: int) -> list[socket.socket]:
+def open_idle(host: str, port: int, sources: list[str], count: int) -> list[socket.socket]:
     held = []
-    for _ in range(count):
+    for i in range(count):
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind((source, 0))
+        sock.bind((sources[i % len(sources)], 0))
         sock.connect((host, port))
         held.append(sock)
     return held
@@ -81,13 +82,18 @@ def main() -> None:
     parser.add_argument("--sockets", type=int, default=2000)
     parser.add_argument("--requests", type=int, default=9)
     parser.add_argument("--flood-from", default="127.0.0.1")
+    parser.add_argument("--flood-spread", type=int, default=0,
+                        help="spread the flood over this many addresses (127.0.1.1 and up) instead")
     parser.add_argument("--client-from", default="127.0.0.2")
     parser.add_argument("--timeout", type=float, default=10.0, help="per request, seconds")
     args = parser.parse_args()
     raise_fd_limit()
-    flood = open_idle(args.host, args.port, args.flood_from, args.sockets)
+    sources = ([f"127.0.{1 + i // 254}.{1 + i % 254}" for i in range(args.flood_spread)]
+               if args.flood_spread else [args.flood_from])
+    flood = open_idle(args.host, args.port, sources, args.sockets)
     closed = closed_by_server(flood, 2.0)
-    print(f"flood: {args.sockets} idle sockets from {args.flood_from}; "
+    origin = f"{len(sources)} addresses" if args.flood_spread else args.flood_from
+    print(f"flood: {args.sockets} idle sockets from {origin}; "
           f"the server closed {closed} within 2 s and holds {args.sockets - closed}")
     ok = 0
     for i in range(args.requests):
