@@ -1,9 +1,11 @@
 """Runs roost under uvicorn, with httptools parsing HTTP and uvloop as the event loop.
 
-On a raw ASGI app this does what granian did here (docs/PERFORMANCE.md), and it
-lets roost bound connections: uvicorn takes its HTTP protocol as a class, so
-``runtime/connections.py`` adds idle and header timeouts, a header size cap and
-per-address and global connection caps, which granian has no place for.
+uvicorn takes its HTTP protocol as a class, so ``runtime/connections.py`` adds
+idle and header timeouts, a header size cap and per-address and global
+connection caps, which granian (used before) has no place for. On a raw ASGI
+app the two tie here; on roost's cheapest route uvicorn does about two thirds
+of granian's rate, since its HTTP handling shares the Python thread
+(docs/PERFORMANCE.md).
 
 The listening socket is bound here, before anything starts, without
 SO_REUSEPORT: a port already in use (by another roost or anything else) is
