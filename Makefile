@@ -14,8 +14,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# `make up PORT=8081 HOST=0.0.0.0`: only values given on the command line are passed
+# (a shell's own HOST or PORT variable is not), else roost's defaults and ROOST_* apply.
+given = $(if $(filter command line,$(origin $(1))),$(2) $($(1)))
+
 up: $(STAMP)
-	$(BIN)/roost up
+	$(BIN)/roost up $(call given,HOST,--host) $(call given,PORT,--port)
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests

@@ -1,6 +1,6 @@
 #!/bin/sh
 # roost's home timeline against bench/raw_asgi.py sending a home page of the
-# same size, alternating in one run: what roost costs on top of granian and a
+# same size, alternating in one run: what roost costs on top of uvicorn and a
 # 20-status body (the "raw ASGI app returning a 20-status JSON body").
 #
 #   bench/home_vs_raw.sh ROOST_URL STATE.json [DURATION]

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Measure the load generators' own ceiling against bench/raw_asgi.py (served by
-# granian exactly as roost is), and against a running roost's /health in the
+# uvicorn exactly as roost is), and against a running roost's /health in the
 # same run (A B B A slices, so the ratio holds while the machine drifts).
 #
 #   bench/loadgen_ceiling.sh [ROOST_URL] [DURATION]

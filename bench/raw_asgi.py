@@ -3,9 +3,10 @@
 No framework, no routing, no JSON encoding: every path answers 200 with the
 same tiny JSON body (which also tells `roost bench`'s target probe, reading
 /ready, that this is the raw app and not roost), so whatever rate a load generator reaches against this app (served
-by granian, exactly as roost is) is the most it could ever report for roost.
+by uvicorn, exactly as roost is) is the most it could ever report for roost.
 
-    granian --interface asgi --host 127.0.0.1 --port 8199 --working-dir bench raw_asgi:app
+    uvicorn --loop uvloop --http roost.runtime.connections:GuardedHttpToolsProtocol --no-access-log \
+        --host 127.0.0.1 --port 8199 --app-dir bench raw_asgi:app
 
 With RAW_ASGI_BODY=FILE it answers every path but /ready with that file
 instead (e.g. a home page saved from roost), so the same workload against

@@ -68,9 +68,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if _refuse_bad_data_dir(settings):
         return 2
-    print(f"roost: serving the Mastodon API on {settings.base_url} (data in {settings.data_dir})", flush=True)
-    serve(settings, ("all",), args.log_level)
-    return 0
+    return serve(settings, ("all",), args.log_level,
+                 announce=f"roost: serving the Mastodon API on {settings.base_url} (data in {settings.data_dir})")
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -82,8 +81,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if _refuse_bad_data_dir(settings):
         return 2
-    serve(settings, targets, args.log_level)
-    return 0
+    return serve(settings, targets, args.log_level)
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:

@@ -71,6 +71,19 @@ class Settings:
     min_free_disk_bytes: int = 100 * 1024 * 1024
     # How long /ready reuses its write probes and disk reading (load balancers poll it).
     ready_cache_seconds: float = 1.0
+    # Connection limits, enforced per server process (runtime/connections.py).
+    # A keep-alive connection idle between requests is closed after this long.
+    idle_timeout_seconds: float = 20.0
+    # A request's line and headers must be in within this long of the connection
+    # opening or of the request's first byte (slowloris); else 408 and close.
+    header_timeout_seconds: float = 10.0
+    # Request line plus headers; beyond it 431 (414 for the target alone).
+    max_header_bytes: int = 16_384
+    # Connections one client address may hold open (0: no cap). Above what one
+    # client or the bench (wrk -c256) opens; raise it behind a reverse proxy.
+    max_connections_per_ip: int = 512
+    # Connections in all (also kept under the open-files limit).
+    max_connections: int = 10_000
     failpoints: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 

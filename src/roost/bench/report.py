@@ -58,7 +58,7 @@ command, the date and the commit that produced it.
   is not packaged here, so a small driver does what it does: a fixed schedule, raw HTTP/1.1 keep-alive
   connections (httpx costs too much per request to be a load generator), latency from the due time.
 - The load generator's own ceiling is measured below against `bench/raw_asgi.py`, the smallest ASGI
-  app, served by granian exactly as roost is. A server figure close to that ceiling says more about
+  app, served by uvicorn exactly as roost is. A server figure close to that ceiling says more about
   the load generator (and the shared cores) than about the server.
 """
 
@@ -215,8 +215,8 @@ def render(entries: list[_Entry], out_dir: Path, notes: str = "") -> str:
         parts.append("\n".join(lines) + "\n")
     parts.append(
         "\n## The load generator's own ceiling\n\n"
-        "Against `bench/raw_asgi.py` served by granian (`granian --interface asgi --working-dir bench "
-        "raw_asgi:app`), on the same machine. Compare a hot path's figure with these: a server that "
+        "Against `bench/raw_asgi.py` served by uvicorn as roost is (`bench/raw_asgi.sh`; before "
+        "2026-11-29, by granian), on the same machine. Compare a hot path's figure with these: a server that "
         "gets close to them is limited by the load generator and the shared cores, not by itself. "
         "The last column is the load generator's own CPU time per response; one over it is roughly what "
         "one core of load generator could drive if the server were infinitely fast.\n\n"

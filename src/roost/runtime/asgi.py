@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from roost.errors import StorageIntegrityError
 from roost.gateway.app import create_app as build
+from roost.runtime.connections import ConnectionMetrics, process_guard
 from roost.settings import Settings
 
 TARGETS_ENV = "ROOST_TARGETS"
@@ -56,14 +57,23 @@ class OneLineStartupFailure:
                 raise
 
 
+def setup_logging(level: str) -> None:
+    """roost's own loggers (workers, timelines) and the HTTP server's (uvicorn) at
+    the server's level, on stderr; without this only their warnings would show."""
+    for name in ("roost", "uvicorn"):
+        logger = logging.getLogger(name)
+        if not logger.handlers:
+            handler = logging.StreamHandler()
+            handler.setFormatter(logging.Formatter("[%(levelname)s] %(name)s: %(message)s"))
+            logger.addHandler(handler)
+            logger.propagate = False
+        logger.setLevel(level.upper())
+
+
 def create_app() -> ASGIApp:
-    # roost's own loggers (workers, timelines) at the server's level, on stderr
-    # beside granian's lines; without this only their warnings would show.
-    roost_logger = logging.getLogger("roost")
-    if not roost_logger.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("[%(levelname)s] %(name)s: %(message)s"))
-        roost_logger.addHandler(handler)
-    roost_logger.setLevel(os.environ.get(LOG_LEVEL_ENV, "info").upper())
+    setup_logging(os.environ.get(LOG_LEVEL_ENV, "info"))
     targets = tuple(t for t in os.environ.get(TARGETS_ENV, "all").split(",") if t)
-    return OneLineStartupFailure(build(Settings.from_env(), targets))
+    app = build(Settings.from_env(), targets)
+    # The server's connection counters (this process's) beside the gateway's metrics.
+    app.state.gateway.registry.register(ConnectionMetrics(process_guard()))
+    return OneLineStartupFailure(app)
