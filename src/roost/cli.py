@@ -36,6 +36,11 @@ def _add_server_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
 
 
+def _data_dir_status(settings: Settings) -> int:
+    """2 when the data directory is refused (one line printed), else 0."""
+    return 2 if _refuse_bad_data_dir(settings) else 0
+
+
 def _refuse_bad_data_dir(settings: Settings) -> bool:
     """Check the data directory before the server starts; on a problem print one line
     and return True. (The storage module checks again at start, as a safety net.)"""
@@ -66,10 +71,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     from roost.runtime.server import serve
 
     settings = _settings(args)
-    if _refuse_bad_data_dir(settings):
-        return 2
     return serve(settings, ("all",), args.log_level,
-                 announce=f"roost: serving the Mastodon API on {settings.base_url} (data in {settings.data_dir})")
+                 announce=f"roost: serving the Mastodon API on {settings.base_url} (data in {settings.data_dir})",
+                 prepare=lambda: _data_dir_status(settings))
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -79,9 +83,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     targets = tuple(t.strip() for t in args.target.split(",") if t.strip())
     build_registry().resolve(targets)  # fail fast on an unknown target
     settings = _settings(args)
-    if _refuse_bad_data_dir(settings):
-        return 2
-    return serve(settings, targets, args.log_level)
+    return serve(settings, targets, args.log_level, prepare=lambda: _data_dir_status(settings))
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:

@@ -18,6 +18,7 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import Callable
 
 from roost.runtime.asgi import LOG_LEVEL_ENV, TARGETS_ENV, setup_logging
 from roost.runtime.connections import GuardedHttpToolsProtocol, raise_fd_limit
@@ -63,9 +64,10 @@ def _reason(exc: BaseException) -> str:
 
 
 def serve(settings: Settings, targets: tuple[str, ...] = ("all",), log_level: str = "info",
-          announce: str = "") -> int:
-    """Serve until SIGTERM or SIGINT; return the exit status. ``announce`` is printed
-    once the port is ours."""
+          announce: str = "", prepare: Callable[[], int] | None = None) -> int:
+    """Serve until SIGTERM or SIGINT; return the exit status. Once the port is ours,
+    ``prepare`` runs (a non-zero status stops here: a refused port never touches the
+    data directory) and ``announce`` is printed."""
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
@@ -75,6 +77,9 @@ def serve(settings: Settings, targets: tuple[str, ...] = ("all",), log_level: st
     except ListenError as exc:
         print(f"roost: {exc}", file=sys.stderr, flush=True)
         return 1
+    if prepare is not None and (status := prepare()) != 0:
+        sock.close()
+        return status
     os.environ.update(settings.to_env())
     os.environ[TARGETS_ENV] = ",".join(targets)
     os.environ[LOG_LEVEL_ENV] = log_level
