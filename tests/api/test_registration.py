@@ -83,3 +83,33 @@ def test_closed_registrations(tmp_path_factory: pytest.TempPathFactory) -> None:
         r = register(closed, {**GOOD, "username": "late", "email": "late@example.com"})
         assert_error(r, 403)
         assert closed.client.get("/api/v1/accounts/lookup", params={"acct": "late"}).status_code == 404
+
+
+def test_user_token_gets_the_app_tokens_scopes_not_the_apps(srv: Server) -> None:
+    """An app token limited to write:accounts registers a user whose token is limited to it too,
+    although the app itself was registered with more (read write:accounts)."""
+    app = srv.create_app_credentials("read write:accounts")
+    grant = srv.client.post("/oauth/token", data={
+        "grant_type": "client_credentials", "client_id": app["client_id"],
+        "client_secret": app["client_secret"], "scope": "write:accounts"})
+    assert grant.status_code == 200 and grant.json()["scope"] == "write:accounts", grant.text
+    r = register(srv, {**GOOD, "username": "narrow", "email": "narrow@example.com"},
+                 token=grant.json()["access_token"])
+    assert r.status_code == 200, r.text
+    assert r.json()["scope"] == "write:accounts"
+    headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    assert_error(srv.client.post("/api/v1/statuses", headers=headers, json={"status": "hi"}), 403)
+    assert_error(srv.client.get("/api/v1/timelines/home", headers=headers), 403)
+    patched = srv.client.patch("/api/v1/accounts/update_credentials", headers=headers,
+                               data={"display_name": "Narrow"})
+    assert patched.status_code == 200, patched.text
+
+
+def test_a_broad_app_token_gives_a_broad_user_token(srv: Server) -> None:
+    app = srv.create_app_credentials("read write follow")
+    grant = srv.client.post("/oauth/token", data={
+        "grant_type": "client_credentials", "client_id": app["client_id"],
+        "client_secret": app["client_secret"], "scope": "read write"})
+    r = register(srv, {**GOOD, "username": "broad", "email": "broad@example.com"},
+                 token=grant.json()["access_token"])
+    assert r.status_code == 200 and r.json()["scope"] == "read write", r.text

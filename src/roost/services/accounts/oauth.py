@@ -137,6 +137,20 @@ class OAuthService:
         )
         return token
 
+    async def granted_scopes(self, app: Application, token: str) -> tuple[str, ...]:
+        """The scopes a token of ``app`` was granted, as asked for (not expanded).
+
+        Registration gives the new user's token these: never more than the calling app
+        token was allowed. (Mastodon gives it the app's registered scopes instead, so there
+        an app token asked for ``write:accounts`` alone yields a ``read write`` user token.)
+        """
+        row = await self._db.for_key(token).fetch_one(
+            "SELECT scopes FROM tokens WHERE token = ? AND application_id = ?", (token, app.id)
+        )
+        if row is None:
+            raise Unauthorized()
+        return tuple(row["scopes"].split())
+
     async def password_grant(self, app: Application, login: str, password: str, scope: str | None) -> Token:
         scopes = self._requested_scopes(app, scope)
         account = await self._accounts.authenticate(login, password)
