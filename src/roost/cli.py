@@ -83,7 +83,9 @@ def cmd_accounts_create(args: argparse.Namespace) -> int:
         from roost.errors import RoostError
 
         try:
-            account = await c.accounts.register(args.username, args.email, password)
+            account = await c.accounts.register(
+                args.username, args.email, password, allow_reserved=args.allow_reserved
+            )
         except RoostError as exc:
             print(f"error: {exc.message}", file=sys.stderr)
             return 1
@@ -146,6 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("username")
     create.add_argument("--email", required=True)
     create.add_argument("--password", help="default: a random one, printed")
+    create.add_argument("--allow-reserved", action="store_true",
+                        help="allow a reserved name such as admin (refused through the API)")
     create.add_argument("--data-dir")
     create.set_defaults(func=cmd_accounts_create)
     listing = accounts_sub.add_parser("list", help="list accounts")

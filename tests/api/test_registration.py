@@ -113,3 +113,22 @@ def test_a_broad_app_token_gives_a_broad_user_token(srv: Server) -> None:
     r = register(srv, {**GOOD, "username": "broad", "email": "broad@example.com"},
                  token=grant.json()["access_token"])
     assert r.status_code == 200 and r.json()["scope"] == "read write", r.text
+
+
+@pytest.mark.parametrize(
+    "username", ["admin", "Admin", "ROOT", "support", "help", "postmaster", "webmaster", "administrator",
+                 "mod", "moderator", "staff", "security", "owner", "_", "__", "___"],
+)
+def test_reserved_usernames_are_refused(srv: Server, username: str) -> None:
+    token = srv.app_token()
+    before = srv.fingerprint()
+    r = register(srv, {**GOOD, "username": username, "email": f"x{len(username)}@example.com"}, token=token)
+    body = assert_error(r, 422, "Validation failed: Username is reserved")
+    assert body["details"]["username"][0]["error"] == "ERR_RESERVED", body
+    assert srv.fingerprint() == before
+
+
+@pytest.mark.parametrize("username", ["admins_fan", "rooted", "_admin", "a_", "_x_", "helper"])
+def test_names_that_merely_contain_a_reserved_word_are_allowed(srv: Server, username: str) -> None:
+    r = register(srv, {**GOOD, "username": username, "email": f"{username}@example.com"})
+    assert r.status_code == 200, r.text

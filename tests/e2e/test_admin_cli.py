@@ -33,9 +33,16 @@ def test_create_list_delete(tmp_path: Path, make_server: object) -> None:
     duplicate = roost("accounts", "create", "opal", "--email", "other@example.test", data_dir=data)
     assert duplicate.returncode == 1 and "already taken" in duplicate.stderr
 
+    # Reserved names need the operator's explicit --allow-reserved, as they are refused over the API.
+    reserved = roost("accounts", "create", "admin", "--email", "admin@example.test", data_dir=data)
+    assert reserved.returncode == 1 and "Username is reserved" in reserved.stderr
+    allowed = roost("accounts", "create", "admin", "--email", "admin@example.test", "--allow-reserved",
+                    data_dir=data)
+    assert allowed.returncode == 0 and "created admin" in allowed.stdout, allowed.stderr
+
     listing = roost("accounts", "list", data_dir=data)
     assert listing.returncode == 0
-    assert "opal" in listing.stdout and "quartz" in listing.stdout
+    assert "opal" in listing.stdout and "quartz" in listing.stdout and "admin" in listing.stdout
 
     # The server sees the account, and its password works for the password grant.
     server = make_server(data)  # type: ignore[operator]

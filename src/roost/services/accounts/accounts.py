@@ -14,6 +14,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from roost.domain.content import USERNAME_RE
 from roost.domain.entities import Account
 from roost.domain.ids import now_ms
+from roost.domain.usernames import is_reserved
 from roost.errors import NotFound, Unprocessable
 from roost.ports.database import Executor, Row
 from roost.services.batches import execute_per_shard
@@ -87,13 +88,18 @@ class AccountsService:
         *,
         password_hash: str | None = None,
         display_name: str = "",
+        allow_reserved: bool = False,
     ) -> Account:
+        """A new account. ``allow_reserved`` lets an operator (``roost accounts create
+        --allow-reserved``) take a reserved name such as ``admin``; the API never does."""
         username = username.strip() if isinstance(username, str) else ""
         email = email.strip().lower() if isinstance(email, str) else ""
         if not USERNAME_RE.match(username):
             raise validation_error(
                 "username", "ERR_INVALID", "must contain only letters, numbers and underscores (max 30)"
             )
+        if not allow_reserved and is_reserved(username):
+            raise validation_error("username", "ERR_RESERVED", "is reserved")
         if not EMAIL_RE.match(email):
             raise validation_error("email", "ERR_INVALID", "is invalid")
         if password_hash is None and (not isinstance(password, str) or not 8 <= len(password) <= 72):
