@@ -210,3 +210,61 @@ def test_revocation(world: tuple[Server, User]) -> None:
     assert srv.client.post("/oauth/revoke", data={**creds(srv), "token": "unknown"}).json() == {}
     assert_error(srv.client.get("/api/v1/accounts/verify_credentials", headers=headers),
                  401, "The access token is invalid")
+
+
+# -- redirect URIs at app registration -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("uri", "message"),
+    [
+        ("javascript:alert(1)", "Validation failed: Redirect URI is forbidden by the server."),
+        ("JavaScript://%0aalert(1)", "Validation failed: Redirect URI is forbidden by the server."),
+        ("data:text/html,<script>alert(1)</script>", "Validation failed: Redirect URI is forbidden by the server."),
+        ("vbscript:msgbox(1)", "Validation failed: Redirect URI is forbidden by the server."),
+        ("file:///etc/passwd", "Validation failed: Redirect URI is forbidden by the server."),
+        ("https://app.example/cb#frag", "Validation failed: Redirect URI cannot contain a fragment."),
+        ("/relative/path", "Validation failed: Redirect URI must be an absolute URI."),
+        ("app.example/cb", "Validation failed: Redirect URI must be an absolute URI."),
+        ("https:///no-host", "Validation failed: Redirect URI must be an absolute URI."),
+        ("http://[::1/cb", "Validation failed: Redirect URI must be an absolute URI."),
+        ("myapp:", "Validation failed: Redirect URI must be an absolute URI."),
+        ("https://app.example/c b", "Validation failed: Redirect URI must be an absolute URI."),
+        ("https://app.example/" + "a" * 2000, "Validation failed: Redirect URI is too long (maximum is 2000 characters)"),
+    ],
+)
+def test_unsafe_redirect_uris_are_refused(world: tuple[Server, User], uri: str, message: str) -> None:
+    srv, _ = world
+    before = srv.fingerprint()
+    for payload in ({"redirect_uris": uri}, {"redirect_uris": [OOB, uri]}):
+        r = srv.client.post("/api/v1/apps", json={"client_name": "evil", "scopes": "read", **payload})
+        assert_error(r, 422, message)
+    assert srv.fingerprint() == before
+
+
+@pytest.mark.parametrize(
+    "uri", [OOB, "https://app.example/callback?x=1", "http://localhost:4000/cb", "myapp://oauth",
+            "com.example.app:/oauth2redirect", "http://127.0.0.1:8000/"],
+)
+def test_safe_redirect_uris_are_accepted(world: tuple[Server, User], uri: str) -> None:
+    srv, _ = world
+    r = srv.client.post("/api/v1/apps", data={"client_name": "ok", "redirect_uris": uri, "scopes": "read"})
+    assert r.status_code == 200, r.text
+    assert r.json()["redirect_uri"] == uri
+
+
+def test_an_unsafe_redirect_uri_stored_earlier_gets_no_code(world: tuple[Server, User]) -> None:
+    """An app registered before the check existed must not be redirected to javascript:."""
+    srv, _ = world
+    app = srv.call(srv.container.oauth.create_app, "old", [OOB], "read", None)
+    evil = "javascript:alert(document.domain)"
+    shard = srv.container.backends.db.for_key(app.client_id)
+    srv.call(shard.execute, "UPDATE applications SET redirect_uris = ? WHERE client_id = ?",
+             (f"{OOB}\n{evil}", app.client_id))
+    page = srv.client.get("/oauth/authorize", params={"client_id": app.client_id, "redirect_uri": evil,
+                                                      "response_type": "code"})
+    assert page.status_code == 400
+    r = srv.client.post("/oauth/authorize", data={"client_id": app.client_id, "redirect_uri": evil,
+                                                 "username": "olive", "password": PASSWORD},
+                        follow_redirects=False)
+    assert r.status_code == 400 and "location" not in r.headers

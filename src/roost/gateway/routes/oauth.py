@@ -9,6 +9,7 @@ from urllib.parse import unquote, urlencode
 
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from roost.domain.redirect_uris import redirect_uri_problem
 from roost.errors import BadRequest, Unauthorized
 from roost.gateway.context import Call
 from roost.gateway.endpoints import Param
@@ -131,7 +132,7 @@ async def authorize_page(call: Call) -> Response:
     if app is None or p.string("response_type") != "code":
         return _page("an application", '<p class="error">Unknown client or unsupported response_type.</p>', 400)
     redirect_uri = p.string("redirect_uri") or OOB
-    if redirect_uri not in app.redirect_uris:
+    if redirect_uri not in app.redirect_uris or redirect_uri_problem(redirect_uri) is not None:
         return _page(app.name, '<p class="error">The redirect URI is not registered for this client.</p>', 400)
     scope = p.string("scope") or " ".join(app.scopes)
     hidden = "".join(

@@ -7,6 +7,7 @@ import secrets
 
 from roost.domain.entities import Application, Identity, Token
 from roost.domain.ids import now_ms
+from roost.domain.redirect_uris import redirect_uri_problem
 from roost.domain.scopes import InvalidScope, expand, is_subset, parse_scopes
 from roost.errors import BadRequest, Forbidden, Unauthorized, Unprocessable
 from roost.ports.database import Row
@@ -14,7 +15,6 @@ from roost.services.accounts.accounts import AccountsService
 from roost.services.cache_aside import get_or_load
 from roost.services.context import Backends
 
-OOB = "urn:ietf:wg:oauth:2.0:oob"
 CODE_LIFETIME_MS = 10 * 60 * 1000
 GRANT_TYPES = ("authorization_code", "password", "client_credentials")
 
@@ -59,8 +59,9 @@ class OAuthService:
         if not uris:
             raise Unprocessable("Validation failed: Redirect URI can't be blank")
         for uri in uris:
-            if uri != OOB and "://" not in uri:
-                raise Unprocessable("Validation failed: Redirect URI must be an absolute URI.")
+            problem = redirect_uri_problem(uri)
+            if problem is not None:
+                raise Unprocessable(f"Validation failed: Redirect URI {problem}")
         try:
             granted = parse_scopes(scopes)
         except InvalidScope as exc:
@@ -166,7 +167,8 @@ class OAuthService:
         return await self.issue(app, None, self._requested_scopes(app, scope))
 
     async def create_code(self, app: Application, account_id: int, redirect_uri: str, scope: str | None) -> str:
-        if redirect_uri not in app.redirect_uris:
+        # Apps registered before redirect URIs were checked may hold an unsafe one.
+        if redirect_uri not in app.redirect_uris or redirect_uri_problem(redirect_uri) is not None:
             raise OAuthError("invalid_redirect_uri", "The redirect uri included is not valid.")
         scopes = self._requested_scopes(app, scope)
         code = secrets.token_urlsafe(32)
