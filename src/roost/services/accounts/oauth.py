@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 
+from roost.domain import pkce
 from roost.domain.entities import Application, Identity, Token
 from roost.domain.ids import now_ms
 from roost.domain.redirect_uris import redirect_uri_problem
@@ -166,20 +167,33 @@ class OAuthService:
     async def client_credentials_grant(self, app: Application, scope: str | None) -> Token:
         return await self.issue(app, None, self._requested_scopes(app, scope))
 
-    async def create_code(self, app: Application, account_id: int, redirect_uri: str, scope: str | None) -> str:
+    async def create_code(
+        self, app: Application, account_id: int, redirect_uri: str, scope: str | None,
+        code_challenge: str | None = None, code_challenge_method: str | None = None,
+    ) -> str:
         # Apps registered before redirect URIs were checked may hold an unsafe one.
         if redirect_uri not in app.redirect_uris or redirect_uri_problem(redirect_uri) is not None:
             raise OAuthError("invalid_redirect_uri", "The redirect uri included is not valid.")
         scopes = self._requested_scopes(app, scope)
+        method = None
+        if code_challenge:
+            method = code_challenge_method or "plain"  # RFC 7636 §4.3's default
+            problem = pkce.challenge_problem(code_challenge, method)
+            if problem is not None:
+                raise OAuthError("invalid_request", problem)
         code = secrets.token_urlsafe(32)
         await self._db.for_key(code).execute(
             "INSERT INTO authorization_codes (code, application_id, account_id, scopes,"
-            " redirect_uri, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (code, app.id, account_id, " ".join(scopes), redirect_uri, now_ms() + CODE_LIFETIME_MS),
+            " redirect_uri, expires_at, code_challenge, code_challenge_method)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (code, app.id, account_id, " ".join(scopes), redirect_uri, now_ms() + CODE_LIFETIME_MS,
+             code_challenge or None, method),
         )
         return code
 
-    async def authorization_code_grant(self, app: Application, code: str, redirect_uri: str | None) -> Token:
+    async def authorization_code_grant(
+        self, app: Application, code: str, redirect_uri: str | None, code_verifier: str | None = None
+    ) -> Token:
         invalid = OAuthError(
             "invalid_grant",
             "The provided authorization grant is invalid, expired, revoked, does not match the"
@@ -190,6 +204,16 @@ class OAuthService:
         if row is None or row["application_id"] != app.id or row["expires_at"] < now_ms():
             raise invalid
         if redirect_uri is not None and redirect_uri != row["redirect_uri"]:
+            raise invalid
+        # PKCE as Doorkeeper checks it: a code issued against a challenge needs the verifier
+        # (missing: invalid_request); a verifier for a code issued without one is refused too,
+        # as is a wrong one (invalid_grant). A failed check leaves the code usable.
+        challenge = row["code_challenge"]
+        if challenge and not code_verifier:
+            raise OAuthError("invalid_request", "The request is missing a required parameter: code_verifier.")
+        if code_verifier and (
+            not challenge or not pkce.verifier_matches(code_verifier, challenge, row["code_challenge_method"])
+        ):
             raise invalid
         # Codes are single-use: whoever deletes the row wins.
         if await shard.execute("DELETE FROM authorization_codes WHERE code = ?", (code,)) != 1:
