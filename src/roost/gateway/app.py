@@ -43,6 +43,8 @@ from roost.settings import Settings
 
 logger = logging.getLogger("roost.gateway")
 GC_THRESHOLDS = (50_000, 20, 50)
+# Where passwords (and client secrets, codes) are checked: limited per address apart.
+CREDENTIAL_PATHS = frozenset({"/oauth/token", "/oauth/authorize"})
 
 
 def freeze_survivors(phase: str, info: dict[str, int]) -> None:
@@ -67,6 +69,9 @@ class Gateway:
         self.per_ip = FixedWindowLimiter(settings.rate_limit_unauthenticated, settings.rate_limit_window_seconds)
         self.registrations = FixedWindowLimiter(settings.registrations_per_ip, settings.registrations_window_seconds)
         self.client_addresses = ClientAddressResolver(parse_networks(settings.trusted_proxies))
+        # Credential guessing gets its own per-address budget, so a flood of it neither
+        # rides on nor uses up the general one that reads draw on.
+        self.logins = FixedWindowLimiter(settings.login_attempts_per_ip, settings.login_attempts_window_seconds)
         self.registry = CollectorRegistry()
         self.http_metrics = HttpMetrics(self.registry)
         self.building_blocks = BuildingBlocks(self)
@@ -130,6 +135,8 @@ class Gateway:
             return {}
         if endpoint.method == "POST" and endpoint.path == "/api/v1/accounts":
             decision = self.registrations.hit(f"ip:{throttle_key(client)}")
+        elif endpoint.method == "POST" and endpoint.path in CREDENTIAL_PATHS:
+            decision = self.logins.hit(f"ip:{throttle_key(client)}")
         elif token is not None:
             decision = self.per_token.hit(f"token:{token}")
         else:
