@@ -19,7 +19,9 @@ PASSWORD = "correct horse battery"
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     # Loopback, with the loopback exemption on (the default): the per-login lockout still applies.
-    with running_server(tmp_path_factory.mktemp("login"), client_host="127.0.0.1") as server:
+    # A first lock of ten minutes, so that it cannot end while a slow machine runs the test.
+    with running_server(tmp_path_factory.mktemp("login"), client_host="127.0.0.1",
+                        login_lockout_base_seconds=600) as server:
         for name in ("lena", "nils", "otto"):
             server.register(name, PASSWORD)
         yield server

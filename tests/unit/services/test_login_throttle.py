@@ -76,3 +76,13 @@ def test_memory_is_bounded() -> None:
     for i in range(50):
         t.begin(f"user{i}")
     assert len(t._records) == 10
+
+
+def test_long_logins_cost_a_fixed_size_key() -> None:
+    clock = Clock()
+    t = throttle(clock)
+    t.begin("x" * 1_000_000)
+    assert all(len(key) == 16 for key in t._records)
+    for _ in range(4):
+        t.begin("x" * 1_000_000)
+    assert t.begin("x" * 1_000_000) is not None

@@ -12,6 +12,7 @@ limits to a shared store; this keeps to a three-method interface for that).
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ class LoginThrottle:
         self.forget_seconds = forget_seconds
         self.max_logins = max_logins
         self._clock = clock
-        self._records: dict[str, _Record] = {}
+        self._records: dict[bytes, _Record] = {}
         self.rejected = 0
 
     def begin(self, login: str) -> float | None:
@@ -49,11 +50,12 @@ class LoginThrottle:
         is forgiven by ``succeeded``, so concurrent guesses cannot all slip in before the
         first one fails."""
         now = self._clock()
-        record = self._records.pop(login, None) or _Record()
-        if now - record.last > self.forget_seconds:
+        key = _key(login)
+        record = self._records.pop(key, None) or _Record()
+        if now - record.last > self.forget_seconds and record.locked_until <= now:
             record = _Record()
         if record.locked_until > now:
-            self._keep(login, record)
+            self._keep(key, record)
             self.rejected += 1
             return record.locked_until - now
         record.attempts += 1
@@ -61,15 +63,19 @@ class LoginThrottle:
         beyond = record.attempts - self.free_failures
         if beyond >= 0:
             record.locked_until = now + min(self.base_seconds * 2 ** min(beyond, 62), self.max_seconds)
-        self._keep(login, record)
+        self._keep(key, record)
         return None
 
     def succeeded(self, login: str) -> None:
-        self._records.pop(login, None)
+        self._records.pop(_key(login), None)
 
-    def _keep(self, login: str, record: _Record) -> None:
+    def _keep(self, key: bytes, record: _Record) -> None:
         # Re-inserted last, so the dict's order is least recently touched first.
-        self._records[login] = record
-        if len(self._records) > self.max_logins:
-            for stale in list(self._records)[: len(self._records) - self.max_logins]:
-                del self._records[stale]
+        self._records[key] = record
+        while len(self._records) > self.max_logins:
+            del self._records[next(iter(self._records))]
+
+
+def _key(login: str) -> bytes:
+    # A fixed-size digest: a login can be as long as a request body, the table cannot.
+    return hashlib.blake2b(login.encode("utf-8", "surrogatepass"), digest_size=16).digest()
