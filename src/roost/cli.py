@@ -21,11 +21,18 @@ from roost.settings import Settings
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return Settings.from_env(
+    settings = Settings.from_env(
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
         data_dir=Path(args.data_dir) if getattr(args, "data_dir", None) else None,
     )
+    from roost.gateway.client_address import parse_networks
+
+    try:  # one clear line now, rather than a traceback from inside a server worker
+        parse_networks(settings.trusted_proxies)
+    except ValueError as exc:
+        raise SystemExit(f"roost: ROOST_TRUSTED_PROXIES: {exc}") from None
+    return settings
 
 
 def _add_server_options(parser: argparse.ArgumentParser) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -64,3 +65,13 @@ def test_create_list_delete(tmp_path: Path, make_server: object) -> None:
     assert "opal" not in roost("accounts", "list", data_dir=data).stdout
     missing = roost("accounts", "delete", "opal", data_dir=data)
     assert missing.returncode == 1 and "no account named opal" in missing.stderr
+
+
+def test_a_bad_trusted_proxies_setting_is_one_clear_line(tmp_path: Path) -> None:
+    env = {**os.environ, "ROOST_TRUSTED_PROXIES": "10.0.0.0/8,not-an-address"}
+    done = subprocess.run([*ROOST, "up", "--port", "1", "--data-dir", str(tmp_path / "data")],
+                          capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 1
+    assert done.stderr.strip() == ("roost: ROOST_TRUSTED_PROXIES: 'not-an-address' is not an IP address"
+                                   " or network"), done.stderr
+    assert not (tmp_path / "data").exists()

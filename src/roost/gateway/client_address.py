@@ -31,7 +31,7 @@ def parse_networks(spec: str) -> tuple[IPNetwork, ...]:
         try:
             networks.append(ipaddress.ip_network(item, strict=False))
         except ValueError as exc:
-            raise ValueError(f"trusted_proxies: {item!r} is not an IP address or network") from exc
+            raise ValueError(f"{item!r} is not an IP address or network") from exc
     return tuple(networks)
 
 
