@@ -22,11 +22,18 @@ from roost.settings import Settings
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return Settings.from_env(
+    settings = Settings.from_env(
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
         data_dir=Path(args.data_dir) if getattr(args, "data_dir", None) else None,
     )
+    from roost.gateway.client_address import parse_networks
+
+    try:  # one clear line now, rather than a traceback from inside a server worker
+        parse_networks(settings.trusted_proxies)
+    except ValueError as exc:
+        raise SystemExit(f"roost: ROOST_TRUSTED_PROXIES: {exc}") from None
+    return settings
 
 
 def _add_server_options(parser: argparse.ArgumentParser) -> None:
@@ -131,7 +138,9 @@ def cmd_accounts_create(args: argparse.Namespace) -> int:
         from roost.errors import RoostError
 
         try:
-            account = await c.accounts.register(args.username, args.email, password)
+            account = await c.accounts.register(
+                args.username, args.email, password, allow_reserved=args.allow_reserved
+            )
         except RoostError as exc:
             print(f"error: {exc.message}", file=sys.stderr)
             return 1
@@ -194,6 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("username")
     create.add_argument("--email", required=True)
     create.add_argument("--password", help="default: a random one, printed")
+    create.add_argument("--allow-reserved", action="store_true",
+                        help="allow a reserved name such as admin (refused through the API)")
     create.add_argument("--data-dir")
     create.set_defaults(func=cmd_accounts_create)
     listing = accounts_sub.add_parser("list", help="list accounts")

@@ -60,6 +60,23 @@ class Settings:
     registrations_per_ip: int = 5
     registrations_window_seconds: int = 1800
     registrations_open: bool = True
+    # -- login protection (docs/SECURITY.md) --
+    # Proxies whose X-Forwarded-For is believed (comma-separated IPs or CIDRs; "" trusts
+    # none). Loopback only by default: the cluster shape puts nginx there. Rate limits
+    # and the loopback exemption then apply to the client the proxy names.
+    trusted_proxies: str = "127.0.0.0/8,::1"
+    # Requests to the credential endpoints (POST /oauth/token, POST /oauth/authorize) per
+    # client address and window: their own budget, apart from the general one.
+    login_attempts_per_ip: int = 25
+    login_attempts_window_seconds: int = 300
+    # Per login name (username or e-mail, whichever was typed): this many failed
+    # passwords are free, then each further one locks that login for base * 2^(n-1)
+    # seconds, up to the cap; a success, or this long without a failure, forgets them.
+    # Not exempt for loopback: it protects the account wherever the guesses come from.
+    login_failures_before_lockout: int = 5
+    login_lockout_base_seconds: float = 1.0
+    login_lockout_max_seconds: float = 900.0
+    login_failures_forget_seconds: float = 3600.0
     workers: int = 1
     # Status search (hard-search): how many of the viewer's own favourites, and as many
     # reblogs, newest first, one search may look through for matches (the rest of the

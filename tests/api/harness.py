@@ -30,6 +30,7 @@ GENEROUS_LIMITS: dict[str, Any] = {
     "rate_limit_per_token": 1_000_000,
     "rate_limit_unauthenticated": 1_000_000,
     "registrations_per_ip": 1_000_000,
+    "login_attempts_per_ip": 1_000_000,
 }
 # Tables whose row counts (and counters) a rejected request must leave untouched.
 _TABLES = (

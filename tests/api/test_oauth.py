@@ -210,3 +210,144 @@ def test_revocation(world: tuple[Server, User]) -> None:
     assert srv.client.post("/oauth/revoke", data={**creds(srv), "token": "unknown"}).json() == {}
     assert_error(srv.client.get("/api/v1/accounts/verify_credentials", headers=headers),
                  401, "The access token is invalid")
+
+
+# -- redirect URIs at app registration -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("uri", "message"),
+    [
+        ("javascript:alert(1)", "Validation failed: Redirect URI is forbidden by the server."),
+        ("JavaScript://%0aalert(1)", "Validation failed: Redirect URI is forbidden by the server."),
+        ("data:text/html,<script>alert(1)</script>", "Validation failed: Redirect URI is forbidden by the server."),
+        ("vbscript:msgbox(1)", "Validation failed: Redirect URI is forbidden by the server."),
+        ("file:///etc/passwd", "Validation failed: Redirect URI is forbidden by the server."),
+        ("https://app.example/cb#frag", "Validation failed: Redirect URI cannot contain a fragment."),
+        ("/relative/path", "Validation failed: Redirect URI must be an absolute URI."),
+        ("app.example/cb", "Validation failed: Redirect URI must be an absolute URI."),
+        ("https:///no-host", "Validation failed: Redirect URI must be an absolute URI."),
+        ("http://[::1/cb", "Validation failed: Redirect URI must be an absolute URI."),
+        ("myapp:", "Validation failed: Redirect URI must be an absolute URI."),
+        ("https://app.example/c b", "Validation failed: Redirect URI must be an absolute URI."),
+        ("https://app.example/" + "a" * 2000, "Validation failed: Redirect URI is too long (maximum is 2000 characters)"),
+    ],
+)
+def test_unsafe_redirect_uris_are_refused(world: tuple[Server, User], uri: str, message: str) -> None:
+    srv, _ = world
+    before = srv.fingerprint()
+    for payload in ({"redirect_uris": uri}, {"redirect_uris": [OOB, uri]}):
+        r = srv.client.post("/api/v1/apps", json={"client_name": "evil", "scopes": "read", **payload})
+        assert_error(r, 422, message)
+    assert srv.fingerprint() == before
+
+
+@pytest.mark.parametrize(
+    "uri", [OOB, "https://app.example/callback?x=1", "http://localhost:4000/cb", "myapp://oauth",
+            "com.example.app:/oauth2redirect", "http://127.0.0.1:8000/"],
+)
+def test_safe_redirect_uris_are_accepted(world: tuple[Server, User], uri: str) -> None:
+    srv, _ = world
+    r = srv.client.post("/api/v1/apps", data={"client_name": "ok", "redirect_uris": uri, "scopes": "read"})
+    assert r.status_code == 200, r.text
+    assert r.json()["redirect_uri"] == uri
+
+
+def test_an_unsafe_redirect_uri_stored_earlier_gets_no_code(world: tuple[Server, User]) -> None:
+    """An app registered before the check existed must not be redirected to javascript:."""
+    srv, _ = world
+    app = srv.call(srv.container.oauth.create_app, "old", [OOB], "read", None)
+    evil = "javascript:alert(document.domain)"
+    shard = srv.container.backends.db.for_key(app.client_id)
+    srv.call(shard.execute, "UPDATE applications SET redirect_uris = ? WHERE client_id = ?",
+             (f"{OOB}\n{evil}", app.client_id))
+    page = srv.client.get("/oauth/authorize", params={"client_id": app.client_id, "redirect_uri": evil,
+                                                      "response_type": "code"})
+    assert page.status_code == 400
+    r = srv.client.post("/oauth/authorize", data={"client_id": app.client_id, "redirect_uri": evil,
+                                                 "username": "olive", "password": PASSWORD},
+                        follow_redirects=False)
+    assert r.status_code == 400 and "location" not in r.headers
+
+
+# -- PKCE (RFC 7636) -----------------------------------------------------------------------------------
+
+VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"  # RFC 7636 appendix B
+CHALLENGE = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+
+
+def pkce_code(srv: Server, challenge: str, method: str | None = "S256") -> str:
+    """Through the consent page, as a browser would: the challenge travels in its hidden fields."""
+    params = {"client_id": srv.client_id, "redirect_uri": OOB, "response_type": "code", "scope": "read",
+              "code_challenge": challenge}
+    if method is not None:
+        params["code_challenge_method"] = method
+    page = srv.client.get("/oauth/authorize", params=params)
+    assert page.status_code == 200, page.text
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', page.text))
+    done = srv.client.post("/oauth/authorize", data={**fields, "username": "olive", "password": PASSWORD})
+    match = re.search(r"<code>([^<]+)</code>", done.text)
+    assert done.status_code == 200 and match, done.text
+    return match.group(1)
+
+
+def exchange(srv: Server, code: str, **extra: str) -> Any:
+    return token_request(srv, grant_type="authorization_code", code=code, redirect_uri=OOB, **creds(srv), **extra)
+
+
+def test_pkce_s256_right_verifier(world: tuple[Server, User]) -> None:
+    srv, _ = world
+    r = exchange(srv, pkce_code(srv, CHALLENGE), code_verifier=VERIFIER)
+    assert r.status_code == 200, r.text
+
+
+def test_pkce_wrong_or_missing_verifier_is_refused_and_the_code_survives(world: tuple[Server, User]) -> None:
+    srv, _ = world
+    code = pkce_code(srv, CHALLENGE)
+    before = srv.fingerprint()
+    for wrong in (VERIFIER[:-1] + "Y", "x" * 43, CHALLENGE, VERIFIER[:42], "é" * 43):
+        assert_oauth_error(exchange(srv, code, code_verifier=wrong), 400, "invalid_grant")
+    assert_oauth_error(exchange(srv, code), 400, "invalid_request")  # Doorkeeper: missing parameter
+    assert srv.fingerprint() == before
+    assert exchange(srv, code, code_verifier=VERIFIER).status_code == 200
+
+
+def test_pkce_verifier_without_a_challenge_is_refused(world: tuple[Server, User]) -> None:
+    """As Doorkeeper does (and OAuth 2.1 asks, against downgrades): no challenge, no verifier."""
+    srv, _ = world
+    code = code_for(srv, srv.client_id)
+    assert_oauth_error(exchange(srv, code, code_verifier=VERIFIER), 400, "invalid_grant")
+    assert exchange(srv, code).status_code == 200
+
+
+@pytest.mark.parametrize("method", ["plain", None])
+def test_pkce_plain(world: tuple[Server, User], method: str | None) -> None:
+    """plain, named or by RFC 7636's default when no method is given: the verifier is the challenge."""
+    srv, _ = world
+    code = pkce_code(srv, VERIFIER, method)
+    assert_oauth_error(exchange(srv, code, code_verifier=CHALLENGE), 400, "invalid_grant")
+    assert exchange(srv, code, code_verifier=VERIFIER).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("challenge", "method"),
+    [(CHALLENGE, "S512"), (CHALLENGE, "s256"), (CHALLENGE, "PLAIN"), ("short", "S256"), ("a" * 129, "plain"),
+     (CHALLENGE[:-1] + "=", "S256")],
+)
+def test_pkce_bad_challenge_is_refused_at_authorize_time(
+    world: tuple[Server, User], challenge: str, method: str
+) -> None:
+    srv, _ = world
+    params = {"client_id": srv.client_id, "redirect_uri": OOB, "response_type": "code",
+              "code_challenge": challenge, "code_challenge_method": method}
+    assert srv.client.get("/oauth/authorize", params=params).status_code == 400
+    before = srv.fingerprint()
+    r = srv.client.post("/oauth/authorize", data={**params, "username": "olive", "password": PASSWORD})
+    assert r.status_code == 400 and "<code>" not in r.text
+    assert srv.fingerprint() == before
+
+
+def test_metadata_lists_the_pkce_methods(world: tuple[Server, User]) -> None:
+    srv, _ = world
+    meta = srv.get("/.well-known/oauth-authorization-server")
+    assert meta["code_challenge_methods_supported"] == ["S256", "plain"]

@@ -102,3 +102,53 @@ def test_invalid_tokens_count_against_the_ip_limit(tmp_path_factory: pytest.Temp
             for i in range(6)
         ]
         assert 429 in statuses, statuses
+
+
+# -- the client address behind a proxy ----------------------------------------------------------------
+
+
+def test_spoofed_forwarded_for_from_an_untrusted_peer_changes_nothing(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    with running_server(tmp_path_factory.mktemp("spoof"), client_host="203.0.113.9",
+                        rate_limit_unauthenticated=3) as server:
+        remaining = [
+            server.client.get("/api/v1/timelines/public",
+                              headers={"X-Forwarded-For": f"198.51.100.{i}, 127.0.0.1"}).headers["X-RateLimit-Remaining"]
+            for i in range(3)
+        ]
+        # One budget, the peer's (the harness's app registration took the first request of it).
+        assert remaining == ["1", "0", "0"], remaining
+        assert_limited(server.client.get("/api/v1/timelines/public", headers={"X-Forwarded-For": "127.0.0.1"}), 3)
+
+
+def test_a_trusted_proxy_names_the_client(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Behind nginx on loopback (trusted by default), each forwarded client has its own budget, and the
+    loopback exemption is the proxy's, not theirs; what a client wrote into the header is not believed."""
+    with running_server(tmp_path_factory.mktemp("proxied"), client_host="127.0.0.1",
+                        rate_limit_unauthenticated=2) as server:
+        def get(forwarded: str) -> Any:
+            return server.client.get("/api/v1/timelines/public", headers={"X-Forwarded-For": forwarded})
+
+        assert get("198.51.100.1").headers["X-RateLimit-Limit"] == "2"
+        assert get("198.51.100.1").status_code == 200
+        assert_limited(get("198.51.100.1"), 2)
+        # The same client claiming to be loopback or someone else, as nginx would forward it.
+        assert_limited(get("127.0.0.1, 198.51.100.1"), 2)
+        assert_limited(get("198.51.100.99, 198.51.100.1"), 2)
+        # Another client is unaffected; the proxy's own requests stay exempt.
+        assert get("198.51.100.2").status_code == 200
+        local = server.client.get("/api/v1/timelines/public")
+        assert local.status_code == 200 and "X-RateLimit-Limit" not in local.headers
+
+
+def test_trusted_proxies_setting(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A proxy on the LAN is believed only once listed; with nothing trusted, loopback's header is ignored."""
+    with running_server(tmp_path_factory.mktemp("lan"), client_host="10.0.0.2", rate_limit_unauthenticated=1,
+                        trusted_proxies="10.0.0.0/8") as server:
+        assert server.client.get("/api/v1/timelines/public", headers={"X-Forwarded-For": "198.51.100.1"}).status_code == 200
+        assert server.client.get("/api/v1/timelines/public", headers={"X-Forwarded-For": "198.51.100.2"}).status_code == 200
+    with running_server(tmp_path_factory.mktemp("none"), client_host="127.0.0.1", rate_limit_unauthenticated=1,
+                        trusted_proxies="") as server:
+        r = server.client.get("/api/v1/timelines/public", headers={"X-Forwarded-For": "198.51.100.1"})
+        assert r.status_code == 200 and "X-RateLimit-Limit" not in r.headers  # loopback, exempt

@@ -83,3 +83,52 @@ def test_closed_registrations(tmp_path_factory: pytest.TempPathFactory) -> None:
         r = register(closed, {**GOOD, "username": "late", "email": "late@example.com"})
         assert_error(r, 403)
         assert closed.client.get("/api/v1/accounts/lookup", params={"acct": "late"}).status_code == 404
+
+
+def test_user_token_gets_the_app_tokens_scopes_not_the_apps(srv: Server) -> None:
+    """An app token limited to write:accounts registers a user whose token is limited to it too,
+    although the app itself was registered with more (read write:accounts)."""
+    app = srv.create_app_credentials("read write:accounts")
+    grant = srv.client.post("/oauth/token", data={
+        "grant_type": "client_credentials", "client_id": app["client_id"],
+        "client_secret": app["client_secret"], "scope": "write:accounts"})
+    assert grant.status_code == 200 and grant.json()["scope"] == "write:accounts", grant.text
+    r = register(srv, {**GOOD, "username": "narrow", "email": "narrow@example.com"},
+                 token=grant.json()["access_token"])
+    assert r.status_code == 200, r.text
+    assert r.json()["scope"] == "write:accounts"
+    headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    assert_error(srv.client.post("/api/v1/statuses", headers=headers, json={"status": "hi"}), 403)
+    assert_error(srv.client.get("/api/v1/timelines/home", headers=headers), 403)
+    patched = srv.client.patch("/api/v1/accounts/update_credentials", headers=headers,
+                               data={"display_name": "Narrow"})
+    assert patched.status_code == 200, patched.text
+
+
+def test_a_broad_app_token_gives_a_broad_user_token(srv: Server) -> None:
+    app = srv.create_app_credentials("read write follow")
+    grant = srv.client.post("/oauth/token", data={
+        "grant_type": "client_credentials", "client_id": app["client_id"],
+        "client_secret": app["client_secret"], "scope": "read write"})
+    r = register(srv, {**GOOD, "username": "broad", "email": "broad@example.com"},
+                 token=grant.json()["access_token"])
+    assert r.status_code == 200 and r.json()["scope"] == "read write", r.text
+
+
+@pytest.mark.parametrize(
+    "username", ["admin", "Admin", "ROOT", "support", "help", "postmaster", "webmaster", "administrator",
+                 "mod", "moderator", "staff", "security", "owner", "_", "__", "___"],
+)
+def test_reserved_usernames_are_refused(srv: Server, username: str) -> None:
+    token = srv.app_token()
+    before = srv.fingerprint()
+    r = register(srv, {**GOOD, "username": username, "email": f"x{len(username)}@example.com"}, token=token)
+    body = assert_error(r, 422, "Validation failed: Username is reserved")
+    assert body["details"]["username"][0]["error"] == "ERR_RESERVED", body
+    assert srv.fingerprint() == before
+
+
+@pytest.mark.parametrize("username", ["admins_fan", "rooted", "_admin", "a_", "_x_", "helper"])
+def test_names_that_merely_contain_a_reserved_word_are_allowed(srv: Server, username: str) -> None:
+    r = register(srv, {**GOOD, "username": username, "email": f"{username}@example.com"})
+    assert r.status_code == 200, r.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -33,9 +34,16 @@ def test_create_list_delete(tmp_path: Path, make_server: object) -> None:
     duplicate = roost("accounts", "create", "opal", "--email", "other@example.test", data_dir=data)
     assert duplicate.returncode == 1 and "already taken" in duplicate.stderr
 
+    # Reserved names need the operator's explicit --allow-reserved, as they are refused over the API.
+    reserved = roost("accounts", "create", "admin", "--email", "admin@example.test", data_dir=data)
+    assert reserved.returncode == 1 and "Username is reserved" in reserved.stderr
+    allowed = roost("accounts", "create", "admin", "--email", "admin@example.test", "--allow-reserved",
+                    data_dir=data)
+    assert allowed.returncode == 0 and "created admin" in allowed.stdout, allowed.stderr
+
     listing = roost("accounts", "list", data_dir=data)
     assert listing.returncode == 0
-    assert "opal" in listing.stdout and "quartz" in listing.stdout
+    assert "opal" in listing.stdout and "quartz" in listing.stdout and "admin" in listing.stdout
 
     # The server sees the account, and its password works for the password grant.
     server = make_server(data)  # type: ignore[operator]
@@ -57,3 +65,13 @@ def test_create_list_delete(tmp_path: Path, make_server: object) -> None:
     assert "opal" not in roost("accounts", "list", data_dir=data).stdout
     missing = roost("accounts", "delete", "opal", data_dir=data)
     assert missing.returncode == 1 and "no account named opal" in missing.stderr
+
+
+def test_a_bad_trusted_proxies_setting_is_one_clear_line(tmp_path: Path) -> None:
+    env = {**os.environ, "ROOST_TRUSTED_PROXIES": "10.0.0.0/8,not-an-address"}
+    done = subprocess.run([*ROOST, "up", "--port", "1", "--data-dir", str(tmp_path / "data")],
+                          capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 1
+    assert done.stderr.strip() == ("roost: ROOST_TRUSTED_PROXIES: 'not-an-address' is not an IP address"
+                                   " or network"), done.stderr
+    assert not (tmp_path / "data").exists()

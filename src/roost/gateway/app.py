@@ -26,6 +26,12 @@ from roost.domain.scopes import allows
 from roost.errors import Forbidden, RateLimited, RoostError, Unauthorized, Unprocessable
 from roost.gateway import errors
 from roost.gateway.body import BodyLimits
+from roost.gateway.client_address import (
+    ClientAddressResolver,
+    client_address,
+    parse_networks,
+    throttle_key,
+)
 from roost.gateway.context import Call
 from roost.gateway.endpoints import Endpoint
 from roost.gateway.metrics import BuildingBlocks, HttpMetrics
@@ -38,6 +44,8 @@ from roost.settings import Settings
 
 logger = logging.getLogger("roost.gateway")
 GC_THRESHOLDS = (50_000, 20, 50)
+# Where passwords (and client secrets, codes) are checked: limited per address apart.
+CREDENTIAL_PATHS = frozenset({"/oauth/token", "/oauth/authorize"})
 
 
 def freeze_survivors(phase: str, info: dict[str, int]) -> None:
@@ -61,6 +69,10 @@ class Gateway:
         self.per_token = FixedWindowLimiter(settings.rate_limit_per_token, settings.rate_limit_window_seconds)
         self.per_ip = FixedWindowLimiter(settings.rate_limit_unauthenticated, settings.rate_limit_window_seconds)
         self.registrations = FixedWindowLimiter(settings.registrations_per_ip, settings.registrations_window_seconds)
+        self.client_addresses = ClientAddressResolver(parse_networks(settings.trusted_proxies))
+        # Credential guessing gets its own per-address budget, so a flood of it neither
+        # rides on nor uses up the general one that reads draw on.
+        self.logins = FixedWindowLimiter(settings.login_attempts_per_ip, settings.login_attempts_window_seconds)
         self.registry = CollectorRegistry()
         self.http_metrics = HttpMetrics(self.registry)
         self.building_blocks = BuildingBlocks(self)
@@ -89,6 +101,7 @@ class Gateway:
     async def handle(self, endpoint: Endpoint, request: Request, limits: BodyLimits) -> Response:
         container = self.container
         assert container is not None
+        self.client_addresses.remember(request.scope)
         identity = None
         if endpoint.auth != "none":
             try:
@@ -119,16 +132,17 @@ class Gateway:
         return response
 
     def _rate_limit(self, endpoint: Endpoint, request: Request, token: str | None) -> dict[str, str]:
-        peer = request.scope.get("client")
-        client: str | None = peer[0] if peer else None
+        client = client_address(request.scope)
         if self.settings.rate_limit_exempt_loopback and is_loopback(client):
             return {}
         if endpoint.method == "POST" and endpoint.path == "/api/v1/accounts":
-            decision = self.registrations.hit(f"ip:{client}")
+            decision = self.registrations.hit(f"ip:{throttle_key(client)}")
+        elif endpoint.method == "POST" and endpoint.path in CREDENTIAL_PATHS:
+            decision = self.logins.hit(f"ip:{throttle_key(client)}")
         elif token is not None:
             decision = self.per_token.hit(f"token:{token}")
         else:
-            decision = self.per_ip.hit(f"ip:{client}")
+            decision = self.per_ip.hit(f"ip:{throttle_key(client)}")
         headers = decision.headers()
         if not decision.allowed:
             raise RateLimited(headers={**headers, "Retry-After": decision.retry_after()})

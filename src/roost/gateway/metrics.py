@@ -113,9 +113,13 @@ class BuildingBlocks(Collector):
         yield CounterMetricFamily("roost_page_memo_misses", "Home pages spliced anew", value=pages.misses)
         rejected = sum(
             limiter.rejected
-            for limiter in (self._gateway.per_token, self._gateway.per_ip, self._gateway.registrations)
+            for limiter in (self._gateway.per_token, self._gateway.per_ip, self._gateway.registrations,
+                            self._gateway.logins)
         )
         yield CounterMetricFamily("roost_rate_limit_rejections", "Requests answered 429", value=rejected)
+        if container.accounts is not None:
+            yield CounterMetricFamily("roost_login_lockout_rejections", "Logins refused while locked after failures",
+                                      value=container.accounts.login_throttle.rejected)
 
 
 def render(registry: CollectorRegistry) -> bytes:

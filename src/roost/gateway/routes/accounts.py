@@ -34,10 +34,11 @@ async def register(call: Call) -> Response:
     app = await oauth.app_by_id(call.identity.application_id)
     if app is None:
         raise Unauthorized()
+    scopes = await oauth.granted_scopes(app, call.identity.token)
     account = await call.services.need("accounts").register(
         p.required_str("username"), p.required_str("email"), p.required_str("password")
     )
-    issued = await oauth.issue(app, account.id, app.scopes)
+    issued = await oauth.issue(app, account.id, scopes)
     return call.json(call.serializer.token(issued))
 
 

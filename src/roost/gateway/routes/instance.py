@@ -6,6 +6,7 @@ from typing import Any
 
 from starlette.responses import Response
 
+from roost.domain import pkce
 from roost.gateway.context import Call
 from roost.gateway.routes.table import TABLE
 from roost.gateway.serializers import server_version
@@ -143,7 +144,7 @@ async def oauth_metadata(call: Call) -> Response:
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "fragment", "form_post"],
         "grant_types_supported": list(GRANT_TYPES),
-        "code_challenge_methods_supported": ["S256"],
+        "code_challenge_methods_supported": list(pkce.METHODS),
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
     })
 

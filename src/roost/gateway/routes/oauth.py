@@ -9,6 +9,8 @@ from urllib.parse import unquote, urlencode
 
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from roost.domain import pkce
+from roost.domain.redirect_uris import redirect_uri_problem
 from roost.errors import BadRequest, Unauthorized
 from roost.gateway.context import Call
 from roost.gateway.endpoints import Param
@@ -51,7 +53,7 @@ async def verify_app(call: Call) -> Response:
     Param("grant_type", where="body", required=True), Param("client_id", where="body", required=True),
     Param("client_secret", where="body", required=True), Param("code", where="body"),
     Param("redirect_uri", where="body"), Param("username", where="body"), Param("password", where="body"),
-    Param("scope", where="body"),
+    Param("scope", where="body"), Param("code_verifier", where="body"),
 ))
 async def token(call: Call) -> Response:
     p = call.params
@@ -73,7 +75,9 @@ async def token(call: Call) -> Response:
         code = p.string("code")
         if not code:
             raise OAuthError("invalid_request", "The request is missing a required parameter: code.")
-        issued = await oauth.authorization_code_grant(app, code, p.string("redirect_uri"))
+        issued = await oauth.authorization_code_grant(
+            app, code, p.string("redirect_uri"), p.string("code_verifier")
+        )
     else:
         raise OAuthError("unsupported_grant_type", "The authorization grant type is not supported by the authorization server.")
     return call.json(call.serializer.token(issued))
@@ -122,6 +126,7 @@ def _page(app_name: str, body: str, status: int = 200) -> HTMLResponse:
 _AUTHORIZE_PARAMS = (
     Param("response_type", required=True), Param("client_id", required=True),
     Param("redirect_uri", required=True), Param("scope"), Param("state"), Param("force_login", "boolean"),
+    Param("code_challenge"), Param("code_challenge_method"),
 )
 
 
@@ -133,13 +138,18 @@ async def authorize_page(call: Call) -> Response:
     if app is None or p.string("response_type") != "code":
         return _page("an application", '<p class="error">Unknown client or unsupported response_type.</p>', 400)
     redirect_uri = p.string("redirect_uri") or OOB
-    if redirect_uri not in app.redirect_uris:
+    if redirect_uri not in app.redirect_uris or redirect_uri_problem(redirect_uri) is not None:
         return _page(app.name, '<p class="error">The redirect URI is not registered for this client.</p>', 400)
     scope = p.string("scope") or " ".join(app.scopes)
+    challenge = p.string("code_challenge") or ""
+    method = p.string("code_challenge_method") or ("plain" if challenge else "")
+    if challenge and (problem := pkce.challenge_problem(challenge, method)) is not None:
+        return _page(app.name, f'<p class="error">{html.escape(problem)}</p>', 400)
     hidden = "".join(
         f'<input type="hidden" name="{k}" value="{html.escape(v)}">'
         for k, v in (("client_id", app.client_id), ("redirect_uri", redirect_uri),
-                     ("scope", scope), ("state", p.string("state") or ""), ("response_type", "code"))
+                     ("scope", scope), ("state", p.string("state") or ""), ("response_type", "code"),
+                     ("code_challenge", challenge), ("code_challenge_method", method))
     )
     body = (
         f"<p><b>{html.escape(app.name)}</b> asks for: <code>{html.escape(scope)}</code></p>"
@@ -156,6 +166,7 @@ async def authorize_page(call: Call) -> Response:
     Param("client_id", where="body", required=True), Param("redirect_uri", where="body", required=True),
     Param("username", where="body", required=True), Param("password", where="body", required=True),
     Param("scope", where="body"), Param("state", where="body"),
+    Param("code_challenge", where="body"), Param("code_challenge_method", where="body"),
 ))
 async def authorize_submit(call: Call) -> Response:
     p = call.params
@@ -168,7 +179,10 @@ async def authorize_submit(call: Call) -> Response:
         return _page(app.name, '<p class="error">Invalid e-mail, username or password.</p>', 401)
     redirect_uri = p.string("redirect_uri") or OOB
     try:
-        code = await oauth.create_code(app, account.id, redirect_uri, p.string("scope"))
+        code = await oauth.create_code(
+            app, account.id, redirect_uri, p.string("scope"),
+            p.string("code_challenge"), p.string("code_challenge_method"),
+        )
     except OAuthError as exc:
         return _page(app.name, f'<p class="error">{html.escape(str(exc.extra.get("error_description")))}</p>', 400)
     if redirect_uri == OOB:

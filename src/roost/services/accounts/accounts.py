@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 import secrets
 from collections.abc import Iterable
@@ -14,8 +15,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from roost.domain.content import USERNAME_RE
 from roost.domain.entities import Account
 from roost.domain.ids import now_ms
-from roost.errors import NotFound, Unprocessable
+from roost.domain.usernames import is_reserved
+from roost.errors import NotFound, RateLimited, Unprocessable
 from roost.ports.database import Executor, Row
+from roost.services.accounts.login_throttle import LoginThrottle
 from roost.services.batches import execute_per_shard
 from roost.services.cache_aside import get_by_ids, get_or_load
 from roost.services.context import Backends
@@ -66,8 +69,17 @@ class AccountsService:
         self._cache = backends.cache
         self._hasher = hasher or PasswordHasher()
         self._celebrities: set[int] = set()
+        settings = backends.settings
+        self.login_throttle = LoginThrottle(
+            settings.login_failures_before_lockout,
+            settings.login_lockout_base_seconds,
+            settings.login_lockout_max_seconds,
+            settings.login_failures_forget_seconds,
+        )
+        self._dummy_hash: str | None = None
 
     async def start(self) -> None:
+        await self._unknown_login_hash()
         threshold = self._b.settings.celebrity_threshold
         for shard in self._db.shards:
             rows = await shard.fetch_all(
@@ -89,7 +101,10 @@ class AccountsService:
         *,
         password_hash: str | None = None,
         display_name: str = "",
+        allow_reserved: bool = False,
     ) -> Account:
+        """A new account. ``allow_reserved`` lets an operator (``roost accounts create
+        --allow-reserved``) take a reserved name such as ``admin``; the API never does."""
         refuse_nul_in(username=username, email=email, display_name=display_name)
         username = username.strip() if isinstance(username, str) else ""
         email = email.strip().lower() if isinstance(email, str) else ""
@@ -97,6 +112,8 @@ class AccountsService:
             raise validation_error(
                 "username", "ERR_INVALID", "must contain only letters, numbers and underscores (max 30)"
             )
+        if not allow_reserved and is_reserved(username):
+            raise validation_error("username", "ERR_RESERVED", "is reserved")
         if not EMAIL_RE.match(email):
             raise validation_error("email", "ERR_INVALID", "is invalid")
         if password_hash is None and (not isinstance(password, str) or not 8 <= len(password) <= 72):
@@ -195,21 +212,37 @@ class AccountsService:
         await self.start()
 
     async def authenticate(self, login: str, password: str) -> Account | None:
-        """The account for an e-mail (or username) and password; None if they do not match."""
+        """The account for an e-mail (or username) and password; None if they do not match.
+
+        Costs one argon2 verification whether or not the login exists, so the time taken
+        does not tell which names and e-mails are registered. Raises RateLimited while the
+        login is locked after repeated failures (see LoginThrottle)."""
         login = login.strip().lower()
+        wait = self.login_throttle.begin(login)
+        if wait is not None:
+            raise RateLimited(headers={"Retry-After": str(max(1, math.ceil(wait)))})
         account_id = await self._directory_get("email" if "@" in login else "username", login)
-        if account_id is None:
-            return None
-        row = await self._db.for_id(account_id).fetch_one(
-            "SELECT password_hash FROM accounts WHERE id = ?", (account_id,)
-        )
-        if row is None:
-            return None
+        row = None
+        if account_id is not None:
+            row = await self._db.for_id(account_id).fetch_one(
+                "SELECT password_hash FROM accounts WHERE id = ?", (account_id,)
+            )
+        stored = row["password_hash"] if row is not None else await self._unknown_login_hash()
         try:
-            await asyncio.to_thread(self._hasher.verify, row["password_hash"], password)
+            await asyncio.to_thread(self._hasher.verify, stored, password)
         except (VerificationError, InvalidHashError):
             return None
+        if row is None or account_id is None:
+            return None  # the password matched the stand-in hash: still nobody
+        self.login_throttle.succeeded(login)
         return await self.get(account_id)
+
+    async def _unknown_login_hash(self) -> str:
+        """A hash of a random password with the hasher's own parameters, verified against
+        for logins that match no account (made once, at start)."""
+        if self._dummy_hash is None:
+            self._dummy_hash = await self.hash_password(secrets.token_urlsafe(24))
+        return self._dummy_hash
 
     # -- reads -----------------------------------------------------------------------
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import secrets
 
+from roost.domain import pkce
 from roost.domain.entities import Application, Identity, Token
 from roost.domain.ids import now_ms
+from roost.domain.redirect_uris import redirect_uri_problem
 from roost.domain.scopes import InvalidScope, expand, is_subset, parse_scopes
 from roost.errors import BadRequest, Forbidden, Unauthorized, Unprocessable
 from roost.ports.database import Row
@@ -15,7 +17,6 @@ from roost.services.cache_aside import get_or_load
 from roost.services.context import Backends
 from roost.services.text_input import refuse_nul_in
 
-OOB = "urn:ietf:wg:oauth:2.0:oob"
 CODE_LIFETIME_MS = 10 * 60 * 1000
 GRANT_TYPES = ("authorization_code", "password", "client_credentials")
 
@@ -61,8 +62,9 @@ class OAuthService:
         if not uris:
             raise Unprocessable("Validation failed: Redirect URI can't be blank")
         for uri in uris:
-            if uri != OOB and "://" not in uri:
-                raise Unprocessable("Validation failed: Redirect URI must be an absolute URI.")
+            problem = redirect_uri_problem(uri)
+            if problem is not None:
+                raise Unprocessable(f"Validation failed: Redirect URI {problem}")
         try:
             granted = parse_scopes(scopes)
         except InvalidScope as exc:
@@ -139,6 +141,20 @@ class OAuthService:
         )
         return token
 
+    async def granted_scopes(self, app: Application, token: str) -> tuple[str, ...]:
+        """The scopes a token of ``app`` was granted, as asked for (not expanded).
+
+        Registration gives the new user's token these: never more than the calling app
+        token was allowed. (Mastodon gives it the app's registered scopes instead, so there
+        an app token asked for ``write:accounts`` alone yields a ``read write`` user token.)
+        """
+        row = await self._db.for_key(token).fetch_one(
+            "SELECT scopes FROM tokens WHERE token = ? AND application_id = ?", (token, app.id)
+        )
+        if row is None:
+            raise Unauthorized()
+        return tuple(row["scopes"].split())
+
     async def password_grant(self, app: Application, login: str, password: str, scope: str | None) -> Token:
         scopes = self._requested_scopes(app, scope)
         account = await self._accounts.authenticate(login, password)
@@ -153,19 +169,33 @@ class OAuthService:
     async def client_credentials_grant(self, app: Application, scope: str | None) -> Token:
         return await self.issue(app, None, self._requested_scopes(app, scope))
 
-    async def create_code(self, app: Application, account_id: int, redirect_uri: str, scope: str | None) -> str:
-        if redirect_uri not in app.redirect_uris:
+    async def create_code(
+        self, app: Application, account_id: int, redirect_uri: str, scope: str | None,
+        code_challenge: str | None = None, code_challenge_method: str | None = None,
+    ) -> str:
+        # Apps registered before redirect URIs were checked may hold an unsafe one.
+        if redirect_uri not in app.redirect_uris or redirect_uri_problem(redirect_uri) is not None:
             raise OAuthError("invalid_redirect_uri", "The redirect uri included is not valid.")
         scopes = self._requested_scopes(app, scope)
+        method = None
+        if code_challenge:
+            method = code_challenge_method or "plain"  # RFC 7636 §4.3's default
+            problem = pkce.challenge_problem(code_challenge, method)
+            if problem is not None:
+                raise OAuthError("invalid_request", problem)
         code = secrets.token_urlsafe(32)
         await self._db.for_key(code).execute(
             "INSERT INTO authorization_codes (code, application_id, account_id, scopes,"
-            " redirect_uri, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (code, app.id, account_id, " ".join(scopes), redirect_uri, now_ms() + CODE_LIFETIME_MS),
+            " redirect_uri, expires_at, code_challenge, code_challenge_method)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (code, app.id, account_id, " ".join(scopes), redirect_uri, now_ms() + CODE_LIFETIME_MS,
+             code_challenge or None, method),
         )
         return code
 
-    async def authorization_code_grant(self, app: Application, code: str, redirect_uri: str | None) -> Token:
+    async def authorization_code_grant(
+        self, app: Application, code: str, redirect_uri: str | None, code_verifier: str | None = None
+    ) -> Token:
         invalid = OAuthError(
             "invalid_grant",
             "The provided authorization grant is invalid, expired, revoked, does not match the"
@@ -176,6 +206,16 @@ class OAuthService:
         if row is None or row["application_id"] != app.id or row["expires_at"] < now_ms():
             raise invalid
         if redirect_uri is not None and redirect_uri != row["redirect_uri"]:
+            raise invalid
+        # PKCE as Doorkeeper checks it: a code issued against a challenge needs the verifier
+        # (missing: invalid_request); a verifier for a code issued without one is refused too,
+        # as is a wrong one (invalid_grant). A failed check leaves the code usable.
+        challenge = row["code_challenge"]
+        if challenge and not code_verifier:
+            raise OAuthError("invalid_request", "The request is missing a required parameter: code_verifier.")
+        if code_verifier and (
+            not challenge or not pkce.verifier_matches(code_verifier, challenge, row["code_challenge_method"])
+        ):
             raise invalid
         # Codes are single-use: whoever deletes the row wins.
         if await shard.execute("DELETE FROM authorization_codes WHERE code = ?", (code,)) != 1:

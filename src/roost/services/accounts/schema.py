@@ -86,4 +86,15 @@ MIGRATIONS = (
             "ALTER TABLE accounts ADD COLUMN indexable INTEGER NOT NULL DEFAULT 0",
         ),
     ),
+    # Its own component name, so that it cannot collide with another branch's next
+    # "accounts" step: a version already recorded is never applied again.
+    Migration(
+        "oauth",
+        1,
+        (
+            # PKCE (RFC 7636): the challenge an authorization code was issued against.
+            "ALTER TABLE authorization_codes ADD COLUMN code_challenge TEXT",
+            "ALTER TABLE authorization_codes ADD COLUMN code_challenge_method TEXT",
+        ),
+    ),
 )
