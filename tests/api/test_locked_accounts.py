@@ -319,7 +319,7 @@ def test_answering_twice_is_a_404(world: World) -> None:
 
 def test_paging_the_requests(tmp_path_factory: pytest.TempPathFactory) -> None:
     with running_server(tmp_path_factory.mktemp("locked-pages")) as srv:
-        owner = srv.quick_user("owner")
+        owner = srv.quick_user("lockowner")
         r = srv.client.patch("/api/v1/accounts/update_credentials", headers=owner.headers, json={"locked": True})
         assert r.json()["locked"] is True
         askers = [srv.quick_user(f"asker{i}") for i in range(5)]
