@@ -72,15 +72,20 @@ def send(rec: ProcessRecord, sig: signal.Signals) -> bool:
 
 def stop(rec: ProcessRecord, sig: signal.Signals, timeout: float) -> None:
     """Ask with ``sig``, wait up to ``timeout`` seconds, then SIGKILL this PID (and only it)."""
-    proc = _process(rec)
-    if proc is None:
+    if not send(rec, sig):
         return
-    try:
-        proc.send_signal(sig)
-        proc.wait(timeout)
-    except psutil.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout)
-    except psutil.NoSuchProcess:
-        pass
-    _reap(rec.pid)
+    if _wait_exit(rec, timeout):
+        return
+    send(rec, signal.SIGKILL)
+    _wait_exit(rec, timeout)
+
+
+def _wait_exit(rec: ProcessRecord, timeout: float) -> bool:
+    # Not psutil's wait(): for a process that is not our child it waits until the zombie is
+    # reaped by its parent, which PID 1 on some machines does only every few seconds.
+    deadline = time.monotonic() + timeout
+    while alive(rec):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True

@@ -148,7 +148,8 @@ def _ensure_postgres(engine: postgres.Engine, layout: Topology, node: PostgresNo
 
 
 def down(state_dir: Path) -> list[str]:
-    """Stop every process ``up`` recorded, replicas before primaries; the names stopped."""
+    """Stop every process ``up`` recorded that still runs, replicas before primaries; the names
+    stopped."""
     state = StateDir(state_dir.resolve())
     if not state.pids_file.exists():
         return []
@@ -168,8 +169,8 @@ def down(state_dir: Path) -> list[str]:
                 sig = signal.SIGINT if name in postgres_roles else signal.SIGTERM
                 processes.stop(records[name], sig, postgres.STOP_TIMEOUT_S)
                 stopped.append(name)
-            del records[name]
-            state.write_pids(records)
+        # The records stay: the next `up` waits until these PIDs are fully gone before starting
+        # the nodes again (PostgreSQL refuses to while its lock file's PID still exists).
         return stopped
 
 
