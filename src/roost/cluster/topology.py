@@ -194,9 +194,9 @@ def load(path: Path) -> Topology:
         raise TopologyError(f"{path}: not valid TOML: {exc}") from None
     try:
         topology = _parse(document, path.parent)
+        validate(topology)
     except TopologyError as exc:
         raise TopologyError(f"{path}: {exc}") from None
-    validate(topology)
     return topology
 
 
@@ -233,11 +233,12 @@ def _build(kind: type[T], values: dict[str, Any], where: str) -> T:
     unknown = sorted(set(values) - set(declared))
     if unknown:
         raise TopologyError(f"{where}: unknown keys {unknown}")
-    expected = {"str": str, "int": int, "bool": bool, "Role": str}
+    expected = {"str": (str, "a string"), "int": (int, "an integer"),
+                "bool": (bool, "true or false"), "Role": (str, "a string")}
     for key, value in values.items():
-        want = expected[str(declared[key].type)]
+        want, described = expected[str(declared[key].type)]
         if type(value) is not want:  # bool is an int subclass: compare exactly
-            raise TopologyError(f"{where}: {key} must be a {want.__name__}, found {value!r}")
+            raise TopologyError(f"{where}: {key} must be {described}, found {value!r}")
     try:
         return kind(**values)
     except TypeError as exc:
