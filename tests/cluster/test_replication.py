@@ -76,3 +76,25 @@ def test_apply_delay_holds_the_replica_back_until_released(
         supervisor.set_apply_delay(cluster.state_dir, replica.name, 0)
     wait_until(lambda: replayed(cluster, replica, held), "the released replica to catch up")
     assert _has(cluster, replica, "held back")
+
+
+def test_synchronous_replication_is_an_option_and_asynchronous_the_default(
+        cluster: Cluster, primary: PostgresNode, replica: PostgresNode) -> None:
+    assert cluster.value(primary, "SHOW synchronous_standby_names") == ""
+    supervisor.up(cluster.state_dir, synchronous=True)
+    try:
+        wait_until(lambda: cluster.value(primary, "SHOW synchronous_standby_names")
+                   == f'ANY 1 ("{replica.name}")', "the primary to reload its standby names")
+        wait_until(lambda: cluster.value(
+            primary, "SELECT sync_state FROM pg_stat_replication WHERE application_name = $1",
+            replica.name) == "quorum", "the replica to count for synchronous commits")
+        # A commit now returns only once the replica has flushed it, so the replica has flushed
+        # at least everything written before the insert began.
+        before = cluster.value(primary, "SELECT pg_current_wal_lsn()::text")
+        _insert(cluster, primary, "synchronously")
+        assert cluster.value(primary, "SELECT flush_lsn > $1::text::pg_lsn FROM pg_stat_replication",
+                             before)
+    finally:
+        supervisor.up(cluster.state_dir, synchronous=False)
+    wait_until(lambda: cluster.value(primary, "SHOW synchronous_standby_names") == "",
+               "the primary to go back to asynchronous replication")

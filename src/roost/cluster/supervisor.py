@@ -219,8 +219,8 @@ def set_apply_delay(state_dir: Path, name: str, delay_ms: int) -> Topology:
         topology.validate(layout)
         topology.save(layout, state.config)
         record = state.read_pids().get(name)
-        if is_local(node.host):
-            engine = engines(state).pg
+        engine = engines(state).pg
+        if is_local(node.host) and engine.is_initialised(node):
             engine.write_settings(layout.node(name), layout)
             if record is not None:
                 engine.reload(record)
