@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 DEFAULT_STATE_DIR = "cluster"
@@ -51,7 +52,7 @@ def _state_dir(parser: argparse.ArgumentParser) -> None:
                         help="the cluster's state folder (default ./%(default)s)")
 
 
-def _count(minimum: int) -> type[int]:
+def _count(minimum: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -61,20 +62,19 @@ def _count(minimum: int) -> type[int]:
             raise argparse.ArgumentTypeError(f"must be at least {minimum}")
         return value
 
-    return parse  # type: ignore[return-value]
+    return parse
 
 
-def _guarded(work: object) -> int:
+def _guarded(work: Callable[[], int]) -> int:
+    """Run ``work``; an expected failure is one line on stderr and exit 1, not a traceback."""
     from roost.cluster.binaries import EnginesMissing
     from roost.cluster.osuser import EngineUserError
     from roost.cluster.postgres import PostgresError
     from roost.cluster.redis import RedisError
     from roost.cluster.topology import TopologyError
 
-    assert callable(work)
     try:
-        result: int = work()
-        return result
+        return work()
     except (EnginesMissing, EngineUserError, PostgresError, RedisError, TopologyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
