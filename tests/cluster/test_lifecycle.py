@@ -40,6 +40,13 @@ def _postmasters(state_dir: Path) -> list[int]:
     return sorted(found)
 
 
+def _redis_servers(port: int) -> list[int]:
+    """Every redis-server on this machine listening on ``port`` (it shows host:port as its title)."""
+    return [proc.pid for proc in psutil.process_iter(["name", "cmdline"])
+            if proc.info["name"] == "redis-server"
+            and (proc.info["cmdline"] or [""])[0].endswith(f":{port}")]
+
+
 def _health(cluster: Cluster) -> dict[str, str]:
     layout = topology.load(cluster.state.config)
     return {s.name: s.health for s in cluster_status(cluster.state, layout)}
@@ -52,6 +59,7 @@ def test_up_twice_leaves_one_set_of_processes(own: Cluster) -> None:
     assert again == own.topology
     assert own.state.read_pids() == before
     assert _postmasters(own.state_dir) == sorted(r.pid for n, r in before.items() if n != "redis")
+    assert _redis_servers(own.topology.redis.port) == [before["redis"].pid]
     assert all(processes.alive(r) for r in before.values())
 
 
