@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: up test install lint typecheck check clean
+.PHONY: up test install engines lint typecheck check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,27 @@ given = $(if $(filter command line,$(origin $(1))),$(2) $($(1)))
 up: $(STAMP)
 	$(BIN)/roost up $(call given,HOST,--host) $(call given,PORT,--port)
 
-test: $(STAMP)
+# The engines of the cluster shape (PostgreSQL, Redis) from Debian's packages, installed only
+# when their binaries are missing. The packages' own service (Debian's "main" cluster on 5432,
+# the redis-server service) is never started by us: `roost cluster up` runs its own instances
+# from these binaries in a state folder, and no test uses anything else. Without root and
+# without password-less sudo it only warns: the cluster tests then skip and say why.
+PG_SERVER := $(firstword $(wildcard /usr/lib/postgresql/*/bin/postgres))
+ENGINES_MISSING := $(if $(PG_SERVER),,postgresql) $(if $(shell command -v redis-server),,redis-server)
+APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends
+
+engines:
+ifneq ($(strip $(ENGINES_MISSING)),)
+	@echo "installing $(strip $(ENGINES_MISSING)) from Debian's packages"
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
+	 else echo "warning: cannot install $(strip $(ENGINES_MISSING)) without root; the cluster tests will skip"; exit 0; fi; \
+	 log=$$(mktemp); ($$SUDO apt-get update -qq && $$SUDO env $(APT_INSTALL) $(ENGINES_MISSING)) >$$log 2>&1 \
+	 || { cat $$log; rm -f $$log; echo "error: installing $(strip $(ENGINES_MISSING)) failed"; exit 1; }; rm -f $$log
+else
+	@:
+endif
+
+test: $(STAMP) engines
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy
 	$(BIN)/pytest -q

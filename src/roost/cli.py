@@ -6,6 +6,7 @@
     roost accounts create|list|delete ...                admin, like Mastodon's tootctl
     roost doctor [--data-dir D] [--full]                 check the data directory
     roost bench seed|run|report ...                      the benchmark harness
+    roost cluster up|status|down|promote ...             the cluster shape's engines
 """
 
 from __future__ import annotations
@@ -226,6 +227,10 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     else:
         add_bench_commands(sub)
+
+    from roost.cluster.cli import add_cluster_commands
+
+    add_cluster_commands(sub)
     return parser
 
 
