@@ -1,4 +1,14 @@
-"""The database port: a set of physical shards, each speaking a portable subset of SQL.
+"""The database port: a set of physical shards and units of work on them.
+
+Services see only ``ShardedDatabase`` for routing, ``ShardHandle`` and ``Tx``: a
+unit of work on one shard, opaque to them. What is stored goes through the
+repository ports (``ports/<area>.py``), whose methods take the ``Tx`` to write in
+and route reads by id themselves; each adapter family (embedded SQLite,
+PostgreSQL) implements every repository over its own handles, and its repositories
+alone know what a ``Tx`` really is.
+
+``Executor`` and ``Shard`` below are the SQL adapters' own interface (moving out of
+the ports as the services move onto repositories; no new service code uses them).
 
 SQL handed to a shard uses ``?`` placeholders and syntax both SQLite and
 PostgreSQL accept (``ON CONFLICT ... DO NOTHING``, ``RETURNING``); adapters
@@ -27,6 +37,20 @@ class Migration:
     component: str
     version: int
     statements: tuple[str, ...]
+
+
+class Tx(Protocol):
+    """An open unit of work on one shard: everything written with it commits or
+    rolls back together. Opaque to services; repositories of the same adapter family
+    know what it is."""
+
+
+class ShardHandle(Protocol):
+    index: int
+
+    def transaction(self) -> AbstractAsyncContextManager[Any]:
+        """A unit of work on this shard (a ``Tx``): commits on exit, rolls back on error."""
+        ...
 
 
 class Executor(Protocol):

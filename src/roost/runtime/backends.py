@@ -5,6 +5,7 @@ from __future__ import annotations
 from roost.adapters.embedded import MemoryCache, SqliteDatabase, SqliteLog, SqliteTimelineStore
 from roost.adapters.embedded.manifest import LOG_FILE, SHARDS_DIR, TIMELINES_FILE, open_data_dir
 from roost.adapters.embedded.readiness import ProbeTarget, StorageReadiness
+from roost.adapters.embedded.repositories import open_repositories
 from roost.domain.ids import IdGenerator
 from roost.domain.shards import ShardMap
 from roost.failpoints import Failpoints
@@ -22,14 +23,16 @@ def open_embedded(settings: Settings) -> Backends:
     data = settings.data_dir
     check_data_dir(settings)
     shard_map = ShardMap(settings.logical_shards, settings.physical_shards)
+    db = SqliteDatabase(data / SHARDS_DIR, shard_map)
     return Backends(
         settings=settings,
-        db=SqliteDatabase(data / SHARDS_DIR, shard_map),
+        db=db,
         cache=MemoryCache(settings.cache_max_items, settings.cache_ttl_seconds),
         log=SqliteLog(data / LOG_FILE, settings.log_partitions),
         timelines=SqliteTimelineStore(
             data / TIMELINES_FILE, settings.timeline_max_items, settings.timeline_hot_lists
         ),
+        repos=open_repositories(db),
         ids=IdGenerator(),
         failpoints=Failpoints(settings.failpoints),
     )

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from roost.domain.ids import IdGenerator
 from roost.failpoints import Failpoints
-from roost.ports import Cache, Log, ShardedDatabase, TimelineStore
+from roost.ports import Cache, Log, Repositories, ShardedDatabase, TimelineStore
 from roost.settings import Settings
 
 
@@ -17,5 +17,6 @@ class Backends:
     cache: Cache
     log: Log
     timelines: TimelineStore
+    repos: Repositories
     ids: IdGenerator = field(default_factory=IdGenerator)
     failpoints: Failpoints = field(default_factory=Failpoints)

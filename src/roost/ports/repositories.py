@@ -1,0 +1,14 @@
+"""Every repository one adapter family provides, as the services receive them.
+
+One field per repository port (``ports/<area>.py``); ``runtime/backends.py`` fills
+it with the chosen family's implementations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class Repositories:
+    pass
