@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from starlette.responses import Response
 
@@ -14,6 +14,11 @@ if TYPE_CHECKING:
 
 Auth = Literal["none", "optional", "app", "user"]
 Handler = Callable[["Call"], Awaitable[Response]]
+# What a route's success body is, for /openapi.json: the name of a component schema
+# (src/roost/gateway/openapi_components.json), a list of one name (an array of them), or an
+# inline JSON schema. None means not declared yet: /openapi.json then says `{}` (anything),
+# and tests/api/test_response_schemas.py lists the route as still lacking a schema.
+ResponseSchema = str | list[str] | dict[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,10 @@ class Endpoint:
     # Clients call some paths with a trailing slash (Mastodon.py: /api/v1/instance/).
     trailing_slash: bool = False
     content_type: str = "application/json"
+    response: ResponseSchema = None
+    # Statuses the route answers with beyond 200 and those its auth rule and parameters
+    # imply (see openapi._statuses): e.g. 403 for a rule of its own, 302 for a redirect.
+    statuses: tuple[int, ...] = ()
 
 
 @dataclass
@@ -47,11 +56,13 @@ class EndpointTable:
     def add(
         self, method: str, path: str, summary: str, *, auth: Auth = "none", scope: str | None = None,
         params: tuple[Param, ...] = (), tag: str = "", trailing_slash: bool = False,
-        content_type: str = "application/json",
+        content_type: str = "application/json", response: ResponseSchema = None,
+        statuses: tuple[int, ...] = (),
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.endpoints.append(
-                Endpoint(method, path, handler, summary, auth, scope, params, tag, trailing_slash, content_type)
+                Endpoint(method, path, handler, summary, auth, scope, params, tag, trailing_slash, content_type,
+                         response, statuses)
             )
             return handler
 

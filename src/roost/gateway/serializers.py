@@ -161,6 +161,7 @@ class Serializer:
                 "note": account.note,
                 "fields": [],
                 "follow_requests_count": 0,
+                "indexable": True,  # as the account's own "indexable" (Mastodon requires it here)
             },
             "role": {"id": "-99", "name": "", "permissions": "0", "color": "", "highlighted": False},
         }
