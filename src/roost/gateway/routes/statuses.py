@@ -13,14 +13,15 @@ from roost.gateway.routes.table import TABLE
 ID = Param("id", "id", where="path", required=True)
 
 
-@TABLE.add("POST", "/api/v1/statuses", "Post a status (honours Idempotency-Key)", response="Status", auth="user",
-           scope="write:statuses", tag="statuses", params=(
+@TABLE.add("POST", "/api/v1/statuses", "Post a status (honours Idempotency-Key)", response="Status",
+           statuses=(404,), auth="user", scope="write:statuses", tag="statuses", params=(
     Param("status", where="body", required=True), Param("visibility", where="body"),
     Param("in_reply_to_id", "id", where="body"), Param("spoiler_text", where="body"),
     Param("sensitive", "boolean", where="body"), Param("language", where="body"),
     Param("media_ids", "array", where="body"),
 ))
 async def post_status(call: Call) -> Response:
+    # 404 (declared above): an unknown or invisible in_reply_to_id, as in Mastodon.
     p = call.params
     if p.strings("media_ids"):
         raise Unprocessable("Validation failed: Media uploads are not supported by this server yet")
