@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from starlette.responses import Response
 
@@ -16,6 +16,11 @@ Auth = Literal["none", "optional", "app", "user"]
 # Which Settings field caps a route's request body (see roost.gateway.body).
 BodyLimit = Literal["max_body_bytes", "max_auth_body_bytes", "max_media_body_bytes"]
 Handler = Callable[["Call"], Awaitable[Response]]
+# What a route's success body is, for /openapi.json: the name of a component schema
+# (src/roost/gateway/openapi_components.json), a list of one name (an array of them), or an
+# inline JSON schema. None means not declared yet: /openapi.json then says `{}` (anything),
+# and tests/api/test_response_schemas.py lists the route as still lacking a schema.
+ResponseSchema = str | list[str] | dict[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,10 @@ class Endpoint:
     # Named rather than a number so that the limit stays a setting: media routes
     # set "max_media_body_bytes", the unauthenticated forms "max_auth_body_bytes".
     body_limit: BodyLimit = "max_body_bytes"
+    response: ResponseSchema = None
+    # Statuses the route answers with beyond 200 and those its auth rule and parameters
+    # imply (see openapi._statuses): e.g. 403 for a rule of its own, 302 for a redirect.
+    statuses: tuple[int, ...] = ()
 
 
 @dataclass
@@ -53,11 +62,12 @@ class EndpointTable:
         self, method: str, path: str, summary: str, *, auth: Auth = "none", scope: str | None = None,
         params: tuple[Param, ...] = (), tag: str = "", trailing_slash: bool = False,
         content_type: str = "application/json", body_limit: BodyLimit = "max_body_bytes",
+        response: ResponseSchema = None, statuses: tuple[int, ...] = (),
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.endpoints.append(
                 Endpoint(method, path, handler, summary, auth, scope, params, tag, trailing_slash, content_type,
-                         body_limit)
+                         body_limit, response, statuses)
             )
             return handler
 

@@ -14,7 +14,7 @@ from roost.services.accounts.accounts import validation_error
 ID = Param("id", "id", where="path", required=True)
 
 
-@TABLE.add("POST", "/api/v1/accounts", "Register an account (returns a user token)", auth="app",
+@TABLE.add("POST", "/api/v1/accounts", "Register an account (returns a user token)", response="Token", auth="app",
            scope="write:accounts", tag="accounts", body_limit="max_auth_body_bytes", params=(
     Param("username", where="body", required=True), Param("email", where="body", required=True),
     Param("password", where="body", required=True), Param("agreement", "boolean", where="body", required=True),
@@ -42,7 +42,7 @@ async def register(call: Call) -> Response:
     return call.json(call.serializer.token(issued))
 
 
-@TABLE.add("GET", "/api/v1/accounts/verify_credentials", "The calling user's account, with source",
+@TABLE.add("GET", "/api/v1/accounts/verify_credentials", "The calling user's account, with source", response="CredentialAccount",
            auth="user", scope="read:accounts", tag="accounts")
 async def verify_credentials(call: Call) -> Response:
     account = await call.services.need("accounts").require(call.user_id)
@@ -50,7 +50,7 @@ async def verify_credentials(call: Call) -> Response:
     return call.json(call.serializer.credential_account(account, follow_requests_count=pending))
 
 
-@TABLE.add("PATCH", "/api/v1/accounts/update_credentials", "Update display name, note, locked, bot, indexable",
+@TABLE.add("PATCH", "/api/v1/accounts/update_credentials", "Update display name, note, locked, bot, indexable", response="CredentialAccount",
            auth="user", scope="write:accounts", tag="accounts", params=(
     Param("display_name", where="body"), Param("note", where="body"),
     Param("locked", "boolean", where="body"), Param("bot", "boolean", where="body"),
@@ -77,7 +77,7 @@ async def update_credentials(call: Call) -> Response:
     return call.json(call.serializer.credential_account(account, follow_requests_count=pending))
 
 
-@TABLE.add("GET", "/api/v1/accounts/lookup", "Find an account by username", auth="optional",
+@TABLE.add("GET", "/api/v1/accounts/lookup", "Find an account by username", response="Account", statuses=(404,), auth="optional",
            tag="accounts", params=(Param("acct", required=True),))
 async def lookup(call: Call) -> Response:
     acct = call.params.required_str("acct")
@@ -88,7 +88,7 @@ async def lookup(call: Call) -> Response:
     return call.json(call.serializer.account(account))
 
 
-@TABLE.add("GET", "/api/v1/accounts/relationships", "Relationships with the given accounts",
+@TABLE.add("GET", "/api/v1/accounts/relationships", "Relationships with the given accounts", response=["Relationship"],
            auth="user", scope="read:follows", tag="accounts", params=(Param("id", "array"),))
 async def relationships(call: Call) -> Response:
     ids = []
@@ -102,13 +102,13 @@ async def relationships(call: Call) -> Response:
     return call.json([call.serializer.relationship(r) for r in rels])
 
 
-@TABLE.add("GET", "/api/v1/accounts/{id}", "An account", auth="optional", tag="accounts", params=(ID,))
+@TABLE.add("GET", "/api/v1/accounts/{id}", "An account", response="Account", auth="optional", tag="accounts", params=(ID,))
 async def get_account(call: Call) -> Response:
     account = await call.services.need("accounts").require(call.path_id())
     return call.json(call.serializer.account(account))
 
 
-@TABLE.add("GET", "/api/v1/accounts/{id}/statuses", "An account's statuses", auth="optional",
+@TABLE.add("GET", "/api/v1/accounts/{id}/statuses", "An account's statuses", response=["Status"], auth="optional",
            scope="read:statuses", tag="accounts", params=(
     ID, *PAGE_PARAMS, Param("exclude_replies", "boolean"), Param("exclude_reblogs", "boolean"),
     Param("only_media", "boolean"), Param("pinned", "boolean"), Param("tagged"),
@@ -140,19 +140,19 @@ async def _follow_list(call: Call, direction: str) -> Response:
     )
 
 
-@TABLE.add("GET", "/api/v1/accounts/{id}/followers", "Accounts following this account",
+@TABLE.add("GET", "/api/v1/accounts/{id}/followers", "Accounts following this account", response=["Account"],
            auth="optional", tag="accounts", params=(ID, *PAGE_PARAMS))
 async def followers(call: Call) -> Response:
     return await _follow_list(call, "followers")
 
 
-@TABLE.add("GET", "/api/v1/accounts/{id}/following", "Accounts this account follows",
+@TABLE.add("GET", "/api/v1/accounts/{id}/following", "Accounts this account follows", response=["Account"],
            auth="optional", tag="accounts", params=(ID, *PAGE_PARAMS))
 async def following(call: Call) -> Response:
     return await _follow_list(call, "following")
 
 
-@TABLE.add("POST", "/api/v1/accounts/{id}/follow", "Follow an account", auth="user",
+@TABLE.add("POST", "/api/v1/accounts/{id}/follow", "Follow an account", response="Relationship", auth="user",
            scope="write:follows", tag="accounts", params=(
     ID, Param("reblogs", "boolean", where="body"), Param("notify", "boolean", where="body"),
 ))
@@ -166,7 +166,7 @@ async def follow(call: Call) -> Response:
     return call.json(call.serializer.relationship(rel))
 
 
-@TABLE.add("POST", "/api/v1/accounts/{id}/unfollow", "Unfollow an account", auth="user",
+@TABLE.add("POST", "/api/v1/accounts/{id}/unfollow", "Unfollow an account", response="Relationship", auth="user",
            scope="write:follows", tag="accounts", params=(ID,))
 async def unfollow(call: Call) -> Response:
     rel = await call.services.need("follows").unfollow(call.user_id, call.path_id())

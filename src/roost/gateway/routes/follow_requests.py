@@ -13,7 +13,7 @@ ID = Param("id", "id", where="path", required=True, description="The requesting 
 
 
 @TABLE.add("GET", "/api/v1/follow_requests", "Accounts waiting for the caller's approval, newest request first",
-           auth="user", scope="read:follows", tag="follow_requests", params=PAGE_PARAMS)
+           response=["Account"], auth="user", scope="read:follows", tag="follow_requests", params=PAGE_PARAMS)
 async def list_requests(call: Call) -> Response:
     page = call.page(default=40, maximum=80)
     pairs = await call.services.need("follows").request_page(call.user_id, page)
@@ -25,14 +25,14 @@ async def list_requests(call: Call) -> Response:
 
 
 @TABLE.add("POST", "/api/v1/follow_requests/{id}/authorize", "Approve a follow request",
-           auth="user", scope="write:follows", tag="follow_requests", params=(ID,))
+           response="Relationship", auth="user", scope="write:follows", tag="follow_requests", params=(ID,))
 async def authorize(call: Call) -> Response:
     rel = await call.services.need("follows").authorize(call.user_id, call.path_id())
     return call.json(call.serializer.relationship(rel))
 
 
 @TABLE.add("POST", "/api/v1/follow_requests/{id}/reject", "Reject a follow request",
-           auth="user", scope="write:follows", tag="follow_requests", params=(ID,))
+           response="Relationship", auth="user", scope="write:follows", tag="follow_requests", params=(ID,))
 async def reject(call: Call) -> Response:
     rel = await call.services.need("follows").reject(call.user_id, call.path_id())
     return call.json(call.serializer.relationship(rel))

@@ -7,6 +7,7 @@ import base64
 from starlette.responses import PlainTextResponse, Response
 
 from roost.gateway.context import Call
+from roost.gateway.openapi import BINARY, OPENAPI_DOCUMENT, READY, TEXT
 from roost.gateway.routes.table import TABLE
 
 # A 1x1 grey PNG: Mastodon clients expect avatar/header URLs that resolve.
@@ -15,13 +16,13 @@ MISSING_PNG = base64.b64decode(
 )
 
 
-@TABLE.add("GET", "/health", "Liveness: the process answers", tag="operations", content_type="text/plain")
+@TABLE.add("GET", "/health", "Liveness: the process answers", response=TEXT, tag="operations", content_type="text/plain")
 async def health(call: Call) -> Response:
     return PlainTextResponse("OK")
 
 
 @TABLE.add("GET", "/ready", "Readiness: every storage file writable, disk space left, the log reachable",
-           tag="operations")
+           response=READY, tag="operations")
 async def ready(call: Call) -> Response:
     services = call.services
     checks: dict[str, str] = {}
@@ -62,7 +63,7 @@ async def ready(call: Call) -> Response:
     )
 
 
-@TABLE.add("GET", "/metrics", "Prometheus metrics", tag="operations", content_type="text/plain")
+@TABLE.add("GET", "/metrics", "Prometheus metrics", response=TEXT, tag="operations", content_type="text/plain")
 async def metrics(call: Call) -> Response:
     from roost.gateway.metrics import render
 
@@ -72,18 +73,18 @@ async def metrics(call: Call) -> Response:
     return Response(render(gateway.registry), media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
-@TABLE.add("GET", "/openapi.json", "This document", tag="operations")
+@TABLE.add("GET", "/openapi.json", "This document", response=OPENAPI_DOCUMENT, tag="operations")
 async def openapi(call: Call) -> Response:
     from roost.gateway.openapi import build_openapi
 
     return call.json(build_openapi(call.base_url))
 
 
-@TABLE.add("GET", "/avatars/original/missing.png", "Default avatar", tag="operations", content_type="image/png")
+@TABLE.add("GET", "/avatars/original/missing.png", "Default avatar", response=BINARY, tag="operations", content_type="image/png")
 async def missing_avatar(call: Call) -> Response:
     return Response(MISSING_PNG, media_type="image/png", headers={"Cache-Control": "public, max-age=86400"})
 
 
-@TABLE.add("GET", "/headers/original/missing.png", "Default header image", tag="operations", content_type="image/png")
+@TABLE.add("GET", "/headers/original/missing.png", "Default header image", response=BINARY, tag="operations", content_type="image/png")
 async def missing_header(call: Call) -> Response:
     return Response(MISSING_PNG, media_type="image/png", headers={"Cache-Control": "public, max-age=86400"})

@@ -8,6 +8,7 @@ from starlette.responses import Response
 
 from roost.domain import pkce
 from roost.gateway.context import Call
+from roost.gateway.openapi import NODEINFO, NODEINFO_LINKS
 from roost.gateway.routes.table import TABLE
 from roost.gateway.serializers import server_version
 from roost.services.accounts import GRANT_TYPES
@@ -47,7 +48,7 @@ async def _user_count(call: Call) -> int:
     return count
 
 
-@TABLE.add("GET", "/api/v1/instance", "Instance information (v1)", tag="instance", trailing_slash=True)
+@TABLE.add("GET", "/api/v1/instance", "Instance information (v1)", response="V1Instance", tag="instance", trailing_slash=True)
 async def instance_v1(call: Call) -> Response:
     s = call.services.settings
     return call.json({
@@ -70,7 +71,7 @@ async def instance_v1(call: Call) -> Response:
     })
 
 
-@TABLE.add("GET", "/api/v2/instance", "Instance information (v2)", tag="instance", trailing_slash=True)
+@TABLE.add("GET", "/api/v2/instance", "Instance information (v2)", response="Instance", tag="instance", trailing_slash=True)
 async def instance_v2(call: Call) -> Response:
     s = call.services.settings
     config = _configuration(call)
@@ -106,7 +107,7 @@ async def instance_v2(call: Call) -> Response:
     })
 
 
-@TABLE.add("GET", "/.well-known/nodeinfo", "NodeInfo discovery", tag="instance")
+@TABLE.add("GET", "/.well-known/nodeinfo", "NodeInfo discovery", response=NODEINFO_LINKS, tag="instance")
 async def nodeinfo_links(call: Call) -> Response:
     return call.json({"links": [{
         "rel": "http://nodeinfo.diaspora.software/ns/schema/2.0",
@@ -114,7 +115,7 @@ async def nodeinfo_links(call: Call) -> Response:
     }]})
 
 
-@TABLE.add("GET", "/nodeinfo/2.0", "NodeInfo 2.0 document", tag="instance")
+@TABLE.add("GET", "/nodeinfo/2.0", "NodeInfo 2.0 document", response=NODEINFO, tag="instance")
 async def nodeinfo(call: Call) -> Response:
     users = await _user_count(call)
     return call.json({
@@ -128,7 +129,7 @@ async def nodeinfo(call: Call) -> Response:
     })
 
 
-@TABLE.add("GET", "/.well-known/oauth-authorization-server", "OAuth 2 server metadata (RFC 8414)", tag="oauth")
+@TABLE.add("GET", "/.well-known/oauth-authorization-server", "OAuth 2 server metadata (RFC 8414)", response="DiscoverOauthServerConfigurationResponse", tag="oauth")
 async def oauth_metadata(call: Call) -> Response:
     from roost.domain.scopes import ALL_SCOPES
 
@@ -149,7 +150,7 @@ async def oauth_metadata(call: Call) -> Response:
     })
 
 
-@TABLE.add("GET", "/api/v1/preferences", "The user's posting and reading preferences", auth="user",
+@TABLE.add("GET", "/api/v1/preferences", "The user's posting and reading preferences", response="Preferences", auth="user",
            scope="read:accounts", tag="accounts")
 async def preferences(call: Call) -> Response:
     return call.json({

@@ -10,6 +10,7 @@ from roost.domain.entities import Notification
 from roost.errors import NotFound
 from roost.gateway.context import Call, fragment
 from roost.gateway.endpoints import PAGE_PARAMS, Param
+from roost.gateway.openapi import EMPTY_OBJECT
 from roost.gateway.routes.table import TABLE
 
 ID = Param("id", "id", where="path", required=True)
@@ -36,7 +37,7 @@ async def _render(call: Call, notifications: list[Notification]) -> list[dict[st
     return out
 
 
-@TABLE.add("GET", "/api/v1/notifications", "The user's notifications", auth="user",
+@TABLE.add("GET", "/api/v1/notifications", "The user's notifications", response=["Notification"], auth="user",
            scope="read:notifications", tag="notifications", params=(
     *PAGE_PARAMS, Param("types", "array"), Param("exclude_types", "array"), Param("account_id", "id"),
 ))
@@ -50,7 +51,7 @@ async def list_notifications(call: Call) -> Response:
     return call.paged(await _render(call, notifications), [n.id for n in notifications])
 
 
-@TABLE.add("GET", "/api/v1/notifications/{id}", "One notification", auth="user",
+@TABLE.add("GET", "/api/v1/notifications/{id}", "One notification", response="Notification", auth="user",
            scope="read:notifications", tag="notifications", params=(ID,))
 async def get_notification(call: Call) -> Response:
     n = await call.services.need("notifications").get(call.user_id, call.path_id())
@@ -60,14 +61,14 @@ async def get_notification(call: Call) -> Response:
     return call.json(rendered[0])
 
 
-@TABLE.add("POST", "/api/v1/notifications/clear", "Dismiss every notification", auth="user",
+@TABLE.add("POST", "/api/v1/notifications/clear", "Dismiss every notification", response=EMPTY_OBJECT, auth="user",
            scope="write:notifications", tag="notifications")
 async def clear(call: Call) -> Response:
     await call.services.need("notifications").clear(call.user_id)
     return call.json({})
 
 
-@TABLE.add("POST", "/api/v1/notifications/{id}/dismiss", "Dismiss one notification", auth="user",
+@TABLE.add("POST", "/api/v1/notifications/{id}/dismiss", "Dismiss one notification", response=EMPTY_OBJECT, auth="user",
            scope="write:notifications", tag="notifications", params=(ID,))
 async def dismiss(call: Call) -> Response:
     await call.services.need("notifications").dismiss(call.user_id, call.path_id())

@@ -14,12 +14,12 @@ from roost.domain.redirect_uris import redirect_uri_problem
 from roost.errors import BadRequest, Unauthorized
 from roost.gateway.context import Call
 from roost.gateway.endpoints import Param
+from roost.gateway.openapi import EMPTY_OBJECT, TEXT
 from roost.gateway.routes.table import TABLE
 from roost.services.accounts import OOB, OAuthError
 
 
-@TABLE.add("POST", "/api/v1/apps", "Register a client application", tag="oauth",
-           body_limit="max_auth_body_bytes", params=(
+@TABLE.add("POST", "/api/v1/apps", "Register a client application", response="CredentialApplication", tag="oauth", body_limit="max_auth_body_bytes", params=(
     Param("client_name", where="body", required=True), Param("redirect_uris", where="body", required=True),
     Param("scopes", where="body"), Param("website", where="body"),
 ))
@@ -39,7 +39,7 @@ async def create_app(call: Call) -> Response:
     return call.json(call.serializer.application(app, with_secret=True))
 
 
-@TABLE.add("GET", "/api/v1/apps/verify_credentials", "The calling application", auth="app", tag="oauth")
+@TABLE.add("GET", "/api/v1/apps/verify_credentials", "The calling application", response="Application", auth="app", tag="oauth")
 async def verify_app(call: Call) -> Response:
     assert call.identity is not None
     app = await call.services.need("oauth").app_by_id(call.identity.application_id)
@@ -48,7 +48,7 @@ async def verify_app(call: Call) -> Response:
     return call.json(call.serializer.application(app))
 
 
-@TABLE.add("POST", "/oauth/token", "Obtain a token (password, authorization_code, client_credentials)",
+@TABLE.add("POST", "/oauth/token", "Obtain a token (password, authorization_code, client_credentials)", response="Token", statuses=(401,),
            tag="oauth", body_limit="max_auth_body_bytes", params=(
     Param("grant_type", where="body", required=True), Param("client_id", where="body", required=True),
     Param("client_secret", where="body", required=True), Param("code", where="body"),
@@ -97,8 +97,7 @@ def _client_credentials(call: Call) -> tuple[str | None, str | None]:
     return call.params.string("client_id"), call.params.string("client_secret")
 
 
-@TABLE.add("POST", "/oauth/revoke", "Revoke a token", tag="oauth", body_limit="max_auth_body_bytes",
-           params=(
+@TABLE.add("POST", "/oauth/revoke", "Revoke a token", response=EMPTY_OBJECT, statuses=(401, 403), tag="oauth", body_limit="max_auth_body_bytes", params=(
     Param("client_id", where="body", required=True), Param("client_secret", where="body", required=True),
     Param("token", where="body", required=True),
 ))
@@ -130,7 +129,7 @@ _AUTHORIZE_PARAMS = (
 )
 
 
-@TABLE.add("GET", "/oauth/authorize", "Login-and-consent page (HTML)", tag="oauth",
+@TABLE.add("GET", "/oauth/authorize", "Login-and-consent page (HTML)", response=TEXT, statuses=(400,), tag="oauth",
            trailing_slash=True, params=_AUTHORIZE_PARAMS, content_type="text/html")
 async def authorize_page(call: Call) -> Response:
     p = call.params
@@ -161,7 +160,7 @@ async def authorize_page(call: Call) -> Response:
     return _page(app.name, body)
 
 
-@TABLE.add("POST", "/oauth/authorize", "Submit the login-and-consent form", tag="oauth",
+@TABLE.add("POST", "/oauth/authorize", "Submit the login-and-consent form", response=TEXT, statuses=(302, 400, 401), tag="oauth",
            trailing_slash=True, content_type="text/html", body_limit="max_auth_body_bytes", params=(
     Param("client_id", where="body", required=True), Param("redirect_uri", where="body", required=True),
     Param("username", where="body", required=True), Param("password", where="body", required=True),

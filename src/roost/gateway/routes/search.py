@@ -15,7 +15,7 @@ TYPES = ("accounts", "statuses", "hashtags")
 MAX_OFFSET = 10_000
 
 
-@TABLE.add("GET", "/api/v2/search", "Search accounts and statuses", auth="optional", scope="read:search",
+@TABLE.add("GET", "/api/v2/search", "Search accounts and statuses", response="Search", auth="optional", scope="read:search",
            tag="search", params=(
     Param("q", required=True), Param("type"), Param("resolve", "boolean"), Param("following", "boolean"),
     Param("account_id", "id"), Param("max_id", "id"), Param("min_id", "id"), Param("limit", "integer"),

@@ -13,14 +13,15 @@ from roost.gateway.routes.table import TABLE
 ID = Param("id", "id", where="path", required=True)
 
 
-@TABLE.add("POST", "/api/v1/statuses", "Post a status (honours Idempotency-Key)", auth="user",
-           scope="write:statuses", tag="statuses", params=(
+@TABLE.add("POST", "/api/v1/statuses", "Post a status (honours Idempotency-Key)", response="Status",
+           statuses=(404,), auth="user", scope="write:statuses", tag="statuses", params=(
     Param("status", where="body", required=True), Param("visibility", where="body"),
     Param("in_reply_to_id", "id", where="body"), Param("spoiler_text", where="body"),
     Param("sensitive", "boolean", where="body"), Param("language", where="body"),
     Param("media_ids", "array", where="body"),
 ))
 async def post_status(call: Call) -> Response:
+    # 404 (declared above): an unknown or invisible in_reply_to_id, as in Mastodon.
     p = call.params
     if p.strings("media_ids"):
         raise Unprocessable("Validation failed: Media uploads are not supported by this server yet")
@@ -37,14 +38,14 @@ async def post_status(call: Call) -> Response:
     return call.json(await call.status_json(status))
 
 
-@TABLE.add("GET", "/api/v1/statuses/{id}", "A status", auth="optional", scope="read:statuses",
+@TABLE.add("GET", "/api/v1/statuses/{id}", "A status", response="Status", auth="optional", scope="read:statuses",
            tag="statuses", params=(ID,))
 async def get_status(call: Call) -> Response:
     status = await call.services.need("statuses").get_visible(call.path_id(), call.viewer_id)
     return call.json(await call.status_json(status))
 
 
-@TABLE.add("DELETE", "/api/v1/statuses/{id}", "Delete one's own status", auth="user",
+@TABLE.add("DELETE", "/api/v1/statuses/{id}", "Delete one's own status", response="Status", auth="user",
            scope="write:statuses", tag="statuses", params=(ID,))
 async def delete_status(call: Call) -> Response:
     status = await call.services.need("statuses").delete(call.identity, call.path_id())
@@ -54,7 +55,7 @@ async def delete_status(call: Call) -> Response:
     return call.json(data)
 
 
-@TABLE.add("GET", "/api/v1/statuses/{id}/context", "Ancestors and descendants of a status",
+@TABLE.add("GET", "/api/v1/statuses/{id}/context", "Ancestors and descendants of a status", response="Context",
            auth="optional", scope="read:statuses", tag="statuses", params=(ID,))
 async def context(call: Call) -> Response:
     ancestors, descendants = await call.services.need("statuses").context(call.path_id(), call.viewer_id)
@@ -64,21 +65,21 @@ async def context(call: Call) -> Response:
     })
 
 
-@TABLE.add("POST", "/api/v1/statuses/{id}/favourite", "Favourite a status", auth="user",
+@TABLE.add("POST", "/api/v1/statuses/{id}/favourite", "Favourite a status", response="Status", auth="user",
            scope="write:favourites", tag="statuses", params=(ID,))
 async def favourite(call: Call) -> Response:
     status = await call.services.need("interactions").favourite(call.identity, call.path_id())
     return call.json(await call.status_json(status))
 
 
-@TABLE.add("POST", "/api/v1/statuses/{id}/unfavourite", "Undo a favourite", auth="user",
+@TABLE.add("POST", "/api/v1/statuses/{id}/unfavourite", "Undo a favourite", response="Status", auth="user",
            scope="write:favourites", tag="statuses", params=(ID,))
 async def unfavourite(call: Call) -> Response:
     status = await call.services.need("interactions").unfavourite(call.identity, call.path_id())
     return call.json(await call.status_json(status))
 
 
-@TABLE.add("POST", "/api/v1/statuses/{id}/reblog", "Reblog (boost) a status", auth="user",
+@TABLE.add("POST", "/api/v1/statuses/{id}/reblog", "Reblog (boost) a status", response="Status", auth="user",
            scope="write:statuses", tag="statuses", params=(ID, Param("visibility", where="body")))
 async def reblog(call: Call) -> Response:
     wrapper = await call.services.need("interactions").reblog(
@@ -87,14 +88,14 @@ async def reblog(call: Call) -> Response:
     return call.json(await call.status_json(wrapper))
 
 
-@TABLE.add("POST", "/api/v1/statuses/{id}/unreblog", "Undo a reblog", auth="user",
+@TABLE.add("POST", "/api/v1/statuses/{id}/unreblog", "Undo a reblog", response="Status", auth="user",
            scope="write:statuses", tag="statuses", params=(ID,))
 async def unreblog(call: Call) -> Response:
     status = await call.services.need("interactions").unreblog(call.identity, call.path_id())
     return call.json(await call.status_json(status))
 
 
-@TABLE.add("GET", "/api/v1/statuses/{id}/favourited_by", "Accounts that favourited a status",
+@TABLE.add("GET", "/api/v1/statuses/{id}/favourited_by", "Accounts that favourited a status", response=["Account"],
            auth="optional", tag="statuses", params=(ID, *PAGE_PARAMS))
 async def favourited_by(call: Call) -> Response:
     page = call.page(default=40, maximum=80)
@@ -103,7 +104,7 @@ async def favourited_by(call: Call) -> Response:
                       include_next=len(pairs) >= page.limit)
 
 
-@TABLE.add("GET", "/api/v1/statuses/{id}/reblogged_by", "Accounts that reblogged a status",
+@TABLE.add("GET", "/api/v1/statuses/{id}/reblogged_by", "Accounts that reblogged a status", response=["Account"],
            auth="optional", tag="statuses", params=(ID, *PAGE_PARAMS))
 async def reblogged_by(call: Call) -> Response:
     page = call.page(default=40, maximum=80)
@@ -112,7 +113,7 @@ async def reblogged_by(call: Call) -> Response:
                       include_next=len(pairs) >= page.limit)
 
 
-@TABLE.add("GET", "/api/v1/favourites", "Statuses the user favourited", auth="user",
+@TABLE.add("GET", "/api/v1/favourites", "Statuses the user favourited", response=["Status"], auth="user",
            scope="read:favourites", tag="statuses", params=PAGE_PARAMS)
 async def favourites(call: Call) -> Response:
     page = call.page()

@@ -9,7 +9,7 @@ from roost.gateway.endpoints import PAGE_PARAMS, Param
 from roost.gateway.routes.table import TABLE
 
 
-@TABLE.add("GET", "/api/v1/timelines/home", "The user's home timeline", auth="user",
+@TABLE.add("GET", "/api/v1/timelines/home", "The user's home timeline", response=["Status"], auth="user",
            scope="read:statuses", tag="timelines", params=PAGE_PARAMS)
 async def home(call: Call) -> Response:
     statuses = await call.services.need("timelines").home(call.user_id, call.page())
@@ -18,7 +18,7 @@ async def home(call: Call) -> Response:
     return call.paged(body, [s.id for s in statuses])
 
 
-@TABLE.add("GET", "/api/v1/timelines/public", "Public statuses (all are local here)", auth="optional",
+@TABLE.add("GET", "/api/v1/timelines/public", "Public statuses (all are local here)", response=["Status"], auth="optional",
            scope="read:statuses", tag="timelines", params=(
     *PAGE_PARAMS, Param("local", "boolean"), Param("remote", "boolean"), Param("only_media", "boolean"),
 ))
