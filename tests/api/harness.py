@@ -14,7 +14,7 @@ import functools
 import re
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -213,3 +213,23 @@ def assert_error(response: Any, status: int, message: str | None = None) -> dict
     if message is not None:
         assert body["error"] == message, body
     return body  # type: ignore[no-any-return]
+
+
+@dataclass
+class Audience:
+    """Named users of one server, plus "anon" (no token): the access tests' world.
+    Subclasses add what each test module records (status ids by name, ...)."""
+
+    srv: Server
+    users: dict[str, User]
+    ids: dict[str, str] = field(default_factory=dict)
+    words: dict[str, str] = field(default_factory=dict)
+
+    def headers(self, who: str) -> dict[str, str]:
+        return {} if who == "anon" else self.users[who].headers
+
+    def get(self, path: str, who: str, **params: Any) -> Any:
+        return self.srv.client.get(path, headers=self.headers(who), params=params)
+
+    def post(self, path: str, who: str, **data: Any) -> Any:
+        return self.srv.client.post(path, headers=self.headers(who), data=data)

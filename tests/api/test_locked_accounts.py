@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from .harness import Server, User, assert_error, links, running_server, wait_until
+from .harness import Audience, User, assert_error, links, running_server, wait_until
 
 VIEWERS = ["alice", "bob", "carol", "dave", "erin", "anon"]
 APPROVED = {"alice", "bob"}
@@ -28,21 +28,8 @@ PRIVATE = ["priv_before", "priv_after"]
 
 
 @dataclass
-class World:
-    srv: Server
-    users: dict[str, User]
-    ids: dict[str, str] = field(default_factory=dict)
-    words: dict[str, str] = field(default_factory=dict)
+class World(Audience):
     answers: dict[str, Any] = field(default_factory=dict)
-
-    def headers(self, who: str) -> dict[str, str]:
-        return {} if who == "anon" else self.users[who].headers
-
-    def get(self, path: str, who: str, **params: Any) -> Any:
-        return self.srv.client.get(path, headers=self.headers(who), params=params)
-
-    def post(self, path: str, who: str, **data: Any) -> Any:
-        return self.srv.client.post(path, headers=self.headers(who), data=data)
 
     @property
     def alice(self) -> User:

@@ -5,12 +5,10 @@ reblogged_by, favourites, and the interactions (favourite, reblog, reply) -> 404
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any
 
 import pytest
 
-from .harness import Server, User, assert_error, running_server, wait_until
+from .harness import Audience, assert_error, running_server, wait_until
 
 VIEWERS = ["alice", "bob", "carol", "dave", "anon"]
 # alice writes; bob follows her and is mentioned in the direct ones; carol follows her; dave does not.
@@ -26,18 +24,7 @@ VISIBLE_TO = {
 HIDDEN = ["priv", "dir", "priv_reply", "dir_reply"]
 
 
-@dataclass
-class World:
-    srv: Server
-    users: dict[str, User]
-    ids: dict[str, str] = field(default_factory=dict)
-    words: dict[str, str] = field(default_factory=dict)
-
-    def headers(self, who: str) -> dict[str, str]:
-        return {} if who == "anon" else self.users[who].headers
-
-    def get(self, path: str, who: str, **params: Any) -> Any:
-        return self.srv.client.get(path, headers=self.headers(who), params=params)
+class World(Audience):
 
     def name_of(self, status_id: str) -> str:
         return next(k for k, v in self.ids.items() if v == status_id)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_support import RoostServer, User, register
+from e2e_support import RoostServer, User, register, running_roost
 
 
 @pytest.fixture
@@ -32,13 +32,8 @@ def server(make_server: Callable[..., RoostServer]) -> RoostServer:
 
 @pytest.fixture(scope="module")
 def module_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RoostServer]:
-    base = tmp_path_factory.mktemp("roost")
-    srv = RoostServer(base / "data", log_dir=base / "logs")
-    try:
-        srv.start()
+    with running_roost(tmp_path_factory.mktemp("roost")) as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 @pytest.fixture

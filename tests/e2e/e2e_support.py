@@ -15,7 +15,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -59,6 +59,17 @@ def wait_until(predicate: Callable[[], T], timeout: float = 10.0, interval: floa
             detail = f" (last error: {last_error!r})" if last_error else ""
             raise AssertionError(f"timed out after {timeout}s waiting for {message}{detail}")
         time.sleep(interval)
+
+
+@contextlib.contextmanager
+def running_roost(base: Path) -> Iterator[RoostServer]:
+    """A started `roost up` with its data and logs under ``base``, stopped on exit."""
+    server = RoostServer(base / "data", log_dir=base / "logs")
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
 
 
 class RoostServer:

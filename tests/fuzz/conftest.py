@@ -11,15 +11,10 @@ import pytest
 # The e2e helpers start and stop `roost up` exactly; tests/ is not a package, so reach them by path.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
 
-from e2e_support import RoostServer
+from e2e_support import RoostServer, running_roost
 
 
 @pytest.fixture(scope="module")
 def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RoostServer]:
-    base = tmp_path_factory.mktemp("fuzz")
-    server = RoostServer(base / "data", log_dir=base / "logs")
-    try:
-        server.start()
+    with running_roost(tmp_path_factory.mktemp("fuzz")) as server:
         yield server
-    finally:
-        server.stop()
