@@ -8,13 +8,13 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from roost.adapters.embedded.migrations import notifications as notifications_migrations
+from roost.adapters.embedded.migrations import outbox as outbox_migrations
+from roost.adapters.embedded.migrations import search as search_migrations
 from roost.ports.timelines import TimelineStore
 from roost.runtime.backends import close, open_embedded, storage_readiness
 from roost.runtime.modules import Lifecycle, Module, Registry, Service
 from roost.services import accounts as accounts_pkg
-from roost.services import notifications as notifications_pkg
-from roost.services import outbox as outbox_mod
-from roost.services import search as search_pkg
 from roost.services import statuses as statuses_pkg
 from roost.services.accounts import AccountsService, FollowsService, OAuthService
 from roost.services.context import Backends
@@ -29,9 +29,9 @@ from roost.workers import Consumer, FanoutWorker, IndexerWorker, NotifierWorker,
 MIGRATIONS = (
     *accounts_pkg.MIGRATIONS,
     *statuses_pkg.MIGRATIONS,
-    *notifications_pkg.MIGRATIONS,
-    *search_pkg.MIGRATIONS,
-    *outbox_mod.MIGRATIONS,
+    *notifications_migrations.MIGRATIONS,
+    *search_migrations.MIGRATIONS,
+    *outbox_migrations.MIGRATIONS,
 )
 
 
@@ -76,7 +76,7 @@ class _Storage:
 async def _init_storage(c: Container) -> Service:
     c.backends = open_embedded(c.settings)
     c.extras["storage_readiness"] = storage_readiness(c.backends)
-    c.outbox = Outbox(c.backends.db, c.backends.log, c.backends.failpoints)
+    c.outbox = Outbox(c.backends.db, c.backends.log, c.backends.failpoints, c.backends.repos.outbox)
     return _Storage(c)
 
 
