@@ -29,7 +29,10 @@ async def add(b: Backends, n: Notification) -> bool:
         return await b.repos.notifications.add(tx, n)
 
 
-async def ids(b: Backends, account_id: int, page: Page = Page(limit=40), **filters: Any) -> list[int]:
+EVERYTHING = Page(limit=40)
+
+
+async def ids(b: Backends, account_id: int, page: Page = EVERYTHING, **filters: Any) -> list[int]:
     return [n.id for n in await b.repos.notifications.page(account_id, page, **filters)]
 
 

@@ -97,7 +97,7 @@ def test_one_of_several_processes_refuses_an_unmigrated_store(tmp_path: Path) ->
     settings = settings_for(tmp_path / "data", migrate_on_start=False)
     check_data_dir(settings)  # a data directory set up, never migrated
 
-    with pytest.raises(StorageIntegrityError, match="not current .*: run roost migrate$"):
+    with pytest.raises(StorageIntegrityError, match=r"not current .*: run roost migrate$"):
         asyncio.run(start(settings, ("notifications",)))
 
     async def migrate_then_start() -> None:
