@@ -1,7 +1,8 @@
 """The ``roost`` command: run the server, manage accounts, benchmark.
 
     roost up [--host H] [--port P] [--data-dir D]      everything in one process
-    roost serve --target T[,T...]                        chosen components only
+    roost serve --target T[,T...]                        chosen components only (schema must be current)
+    roost migrate [--data-dir D]                         apply schema migrations, under a lock
     roost list-targets                                   the component registry
     roost accounts create|list|delete ...                admin, like Mastodon's tootctl
     roost doctor [--data-dir D] [--full]                 check the data directory
@@ -90,8 +91,60 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     targets = tuple(t.strip() for t in args.target.split(",") if t.strip())
     build_registry().resolve(targets)  # fail fast on an unknown target
+    # One of several processes: roost migrate migrates, once; serve only checks.
+    settings = _settings(args).with_overrides(migrate_on_start=False)
+
+    def prepare() -> int:
+        return _data_dir_status(settings) or _schema_status(settings)
+
+    return serve(settings, targets, args.log_level, prepare=prepare)
+
+
+def _open_database(settings: Settings) -> Any:
+    """The chosen family's sharded database on the data directory (not migrated)."""
+    from roost.runtime.backends import open_embedded
+
+    return open_embedded(settings)
+
+
+def _schema_status(settings: Settings) -> int:
+    """2 when the schema is not current (one line printed: run roost migrate), else 0."""
+    from roost.runtime.backends import close
+    from roost.runtime.container import schema_problem
+
+    async def check() -> str | None:
+        backends = _open_database(settings)
+        try:
+            return await schema_problem(backends.db)
+        finally:
+            await close(backends)
+
+    problem = asyncio.run(check())
+    if problem is not None:
+        print(f"roost: refusing to start: {problem}", file=sys.stderr, flush=True)
+        return 2
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from roost.runtime.backends import close
+    from roost.runtime.container import MIGRATIONS, describe_steps
+
     settings = _settings(args)
-    return serve(settings, targets, args.log_level, prepare=lambda: _data_dir_status(settings))
+    if _refuse_bad_data_dir(settings):
+        return 2
+
+    async def migrate() -> int:
+        backends = _open_database(settings)
+        try:
+            applied = await backends.db.migrate(MIGRATIONS)  # waits for any other migrator
+        finally:
+            await close(backends)
+        print("\n".join(f"applied {line}" for line in describe_steps(applied)))
+        print(f"roost: schema current ({len(applied)} step(s) applied on {settings.data_dir})", flush=True)
+        return 0
+
+    return asyncio.run(migrate())
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -194,6 +247,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_server_options(serve)
     serve.add_argument("--target", default="all", help="comma-separated targets (see list-targets)")
     serve.set_defaults(func=cmd_serve)
+
+    migrate = sub.add_parser("migrate", help="apply schema migrations to the data directory (under a lock)")
+    migrate.add_argument("--data-dir", help="the data directory (default ./data)")
+    migrate.set_defaults(func=cmd_migrate)
 
     targets = sub.add_parser("list-targets", help="list the components and their dependencies")
     targets.set_defaults(func=cmd_list_targets)

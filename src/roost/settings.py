@@ -102,6 +102,10 @@ class Settings:
     # Connections in all (also kept under the open-files limit).
     max_connections: int = 10_000
     failpoints: str = ""
+    # Migrate the schema at start (under the migration lock): the one-process shape
+    # (roost up). When processes are one of several (roost serve --target), they only
+    # check that the schema is current and refuse to start otherwise: run roost migrate.
+    migrate_on_start: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -53,6 +53,16 @@ class Family:
 
         return asyncio.run(main())
 
+    def run_pair(self, work: Callable[[Backends, Backends], Coroutine[Any, Any, T]]) -> T:
+        """``work`` with two backends open on the same store at once, as two processes
+        would have it (no lock of one object serialises the other)."""
+
+        async def main() -> T:
+            async with open_family(self.name, self.root) as first, open_family(self.name, self.root) as second:
+                return await work(first, second)
+
+        return asyncio.run(main())
+
     def restart_run(self, *steps: Callable[[Backends], Coroutine[Any, Any, Any]]) -> list[Any]:
         """Each step on the same store, reopened between steps (a restart)."""
         return [self.run(step) for step in steps]

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from roost.ports.notifications import NotificationRepository
+from roost.ports.outbox import OutboxRepository
+from roost.ports.search import SearchIndex
+
 
 @dataclass
 class Repositories:
-    pass
+    notifications: NotificationRepository
+    search_index: SearchIndex
+    outbox: OutboxRepository

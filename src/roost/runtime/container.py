@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from roost.adapters.embedded.migrations import notifications as notifications_migrations
+from roost.adapters.embedded.migrations import outbox as outbox_migrations
+from roost.adapters.embedded.migrations import search as search_migrations
+from roost.errors import StorageIntegrityError
+from roost.ports.database import Migration, ShardedDatabase
 from roost.ports.timelines import TimelineStore
 from roost.runtime.backends import close, open_embedded, storage_readiness
 from roost.runtime.modules import Lifecycle, Module, Registry, Service
 from roost.services import accounts as accounts_pkg
-from roost.services import notifications as notifications_pkg
-from roost.services import outbox as outbox_mod
-from roost.services import search as search_pkg
 from roost.services import statuses as statuses_pkg
 from roost.services.accounts import AccountsService, FollowsService, OAuthService
 from roost.services.context import Backends
@@ -29,9 +32,9 @@ from roost.workers import Consumer, FanoutWorker, IndexerWorker, NotifierWorker,
 MIGRATIONS = (
     *accounts_pkg.MIGRATIONS,
     *statuses_pkg.MIGRATIONS,
-    *notifications_pkg.MIGRATIONS,
-    *search_pkg.MIGRATIONS,
-    *outbox_mod.MIGRATIONS,
+    *notifications_migrations.MIGRATIONS,
+    *search_migrations.MIGRATIONS,
+    *outbox_migrations.MIGRATIONS,
 )
 
 
@@ -59,13 +62,39 @@ class Container:
         return value
 
 
+def describe_steps(steps: Sequence[tuple[int, Migration]]) -> list[str]:
+    """``component version on shards a, b`` per step, in order (for operators)."""
+    shards: dict[tuple[str, int], list[str]] = {}
+    for shard, m in steps:
+        shards.setdefault((m.component, m.version), []).append(str(shard))
+    return [f"{c} {v} on shard{'s' if len(on) > 1 else ''} {', '.join(on)}" for (c, v), on in shards.items()]
+
+
+async def schema_problem(db: ShardedDatabase) -> str | None:
+    """One line saying why the schema is not current, or None when it is."""
+    missing = await db.unapplied(MIGRATIONS)
+    if not missing:
+        return None
+    steps = describe_steps(missing)
+    shown = "; ".join(steps[:3]) + (f"; and {len(steps) - 3} more" if len(steps) > 3 else "")
+    return f"the database schema is not current ({shown} not applied): run roost migrate"
+
+
 class _Storage:
     def __init__(self, c: Container) -> None:
         self._c = c
 
     async def start(self) -> None:
         b = self._c.need("backends")
-        await b.db.migrate(MIGRATIONS)
+        try:
+            if self._c.settings.migrate_on_start:
+                await b.db.migrate(MIGRATIONS)  # under the migration lock, as roost migrate
+            elif (problem := await schema_problem(b.db)) is not None:
+                # One of several processes: migrating is roost migrate's job, run once.
+                raise StorageIntegrityError(problem)
+        except BaseException:
+            await close(b)  # not started, so never stopped: release the files now
+            raise
         # Recovery: publish events that committed but never reached the log.
         await self._c.need("outbox").flush_all()
 
@@ -76,7 +105,7 @@ class _Storage:
 async def _init_storage(c: Container) -> Service:
     c.backends = open_embedded(c.settings)
     c.extras["storage_readiness"] = storage_readiness(c.backends)
-    c.outbox = Outbox(c.backends.db, c.backends.log, c.backends.failpoints)
+    c.outbox = Outbox(c.backends.db, c.backends.log, c.backends.failpoints, c.backends.repos.outbox)
     return _Storage(c)
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
+import os
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -23,6 +25,32 @@ from roost.ports.database import Executor, Migration, Params, Row
 
 def shard_file_name(index: int) -> str:
     return f"shard-{index:02d}.sqlite3"
+
+
+# Beside the shard files: held (flock) by whoever migrates them, so migrators of one
+# data directory take turns; the lock goes with the holder's process if it dies.
+MIGRATE_LOCK_FILE = "migrate.lock"
+_SCHEMA_TABLE = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " component TEXT NOT NULL, version INTEGER NOT NULL,"
+    " PRIMARY KEY (component, version))"
+)
+
+
+def _ordered(migrations: Iterable[Migration]) -> list[Migration]:
+    return sorted(migrations, key=lambda m: (m.component, m.version))
+
+
+@asynccontextmanager
+async def _file_lock(path: Path) -> AsyncIterator[None]:
+    """An exclusive flock on ``path``, waited for in a thread so the event loop (and
+    another migrator in this process, on its own descriptor) keeps running."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -119,6 +147,44 @@ class SqliteShard(_SqliteExecutor):
                 _rollback(conn)
                 self.faults.raise_for(exc)
 
+    async def recorded_migrations(self) -> set[tuple[str, int]]:
+        """The (component, version) steps applied to this shard."""
+        try:
+            rows = await self.fetch_all("SELECT component, version FROM schema_migrations")
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return set()  # never migrated
+            raise
+        return {(r["component"], r["version"]) for r in rows}
+
+    async def apply_migrations(self, ordered: Sequence[Migration]) -> list[Migration]:
+        """Apply the steps of ``ordered`` this shard lacks, in one exclusive transaction
+        (nothing else writes meanwhile, so what is recorded cannot change under us)."""
+        async with self._lock:
+            conn = self._conn_
+            try:
+                conn.execute("BEGIN EXCLUSIVE")
+            except sqlite3.Error as exc:
+                self.faults.raise_for(exc)
+            try:
+                conn.execute(_SCHEMA_TABLE)
+                done = {(r[0], r[1]) for r in conn.execute("SELECT component, version FROM schema_migrations")}
+                applied = [m for m in ordered if (m.component, m.version) not in done]
+                for m in applied:
+                    for statement in m.statements:
+                        conn.execute(statement)
+                    conn.execute(
+                        "INSERT INTO schema_migrations (component, version) VALUES (?, ?)",
+                        (m.component, m.version),
+                    )
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                _rollback(conn)
+                if isinstance(exc, sqlite3.Error):
+                    self.faults.raise_for(exc)
+                raise
+            return applied
+
     async def probe(self) -> bool:
         """Prove this shard can take a write now (see readiness.write_probe)."""
         async with self._lock:
@@ -148,6 +214,7 @@ class SqliteDatabase:
 
     def __init__(self, directory: Path, shard_map: ShardMap) -> None:
         directory.mkdir(parents=True, exist_ok=True)
+        self._directory = directory
         self.shard_map = shard_map
         self._shards = [
             SqliteShard(i, directory / shard_file_name(i)) for i in range(shard_map.physical)
@@ -166,27 +233,24 @@ class SqliteDatabase:
     def for_logical(self, logical: int) -> SqliteShard:
         return self._shards[self.shard_map.physical_for_logical(logical)]
 
-    async def migrate(self, migrations: Sequence[Migration]) -> None:
+    async def migrate(self, migrations: Sequence[Migration]) -> list[tuple[int, Migration]]:
+        """Apply the steps not yet recorded, on every shard; returns (shard, step) for each
+        one applied here. Safe to run from several processes at once: the lock file makes
+        migrators take turns, and each shard is migrated in one ``BEGIN EXCLUSIVE``
+        transaction that reads what is recorded first, so every step applies once."""
+        applied: list[tuple[int, Migration]] = []
+        async with _file_lock(self._directory / MIGRATE_LOCK_FILE):
+            for shard in self._shards:
+                applied += [(shard.index, m) for m in await shard.apply_migrations(_ordered(migrations))]
+        return applied
+
+    async def unapplied(self, migrations: Sequence[Migration]) -> list[tuple[int, Migration]]:
+        """(shard, step) for each step not yet applied: empty when the schema is current."""
+        missing: list[tuple[int, Migration]] = []
         for shard in self._shards:
-            await shard.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                " component TEXT NOT NULL, version INTEGER NOT NULL,"
-                " PRIMARY KEY (component, version))"
-            )
-            done = {
-                (r["component"], r["version"])
-                for r in await shard.fetch_all("SELECT component, version FROM schema_migrations")
-            }
-            for m in sorted(migrations, key=lambda m: (m.component, m.version)):
-                if (m.component, m.version) in done:
-                    continue
-                async with shard.transaction() as tx:
-                    for statement in m.statements:
-                        await tx.execute(statement)
-                    await tx.execute(
-                        "INSERT INTO schema_migrations (component, version) VALUES (?, ?)",
-                        (m.component, m.version),
-                    )
+            done = await shard.recorded_migrations()
+            missing += [(shard.index, m) for m in _ordered(migrations) if (m.component, m.version) not in done]
+        return missing
 
     async def ping(self) -> None:
         for shard in self._shards:

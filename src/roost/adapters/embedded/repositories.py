@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from roost.adapters.embedded.database import SqliteDatabase
+from roost.adapters.embedded.sqlite_notifications import SqliteNotifications
+from roost.adapters.embedded.sqlite_outbox import SqliteOutbox
+from roost.adapters.embedded.sqlite_search import SqliteSearchIndex
 from roost.ports.repositories import Repositories
 
 
 def open_repositories(db: SqliteDatabase) -> Repositories:
-    return Repositories()
+    return Repositories(
+        notifications=SqliteNotifications(db),
+        search_index=SqliteSearchIndex(db),
+        outbox=SqliteOutbox(db),
+    )

@@ -1,4 +1,4 @@
-"""Tables owned by the notifications service; a notification lives on its recipient's shard."""
+"""The notifications table (SQLite); a notification lives on its recipient's shard."""
 
 from roost.ports.database import Migration
 

@@ -1,7 +1,4 @@
-"""The full-text index of statuses, kept per shard, fed from the log by the indexer.
-
-Embedded: SQLite FTS5 (rowid = status id). A PostgreSQL adapter would use a
-tsvector column with a GIN index instead.
+"""The full-text index of statuses (SQLite FTS5, rowid = status id), one per shard.
 
 Besides the text (``body``), each row carries the facts that decide who may find it,
 as tokens, so one FTS query answers "matches the words AND may be found by this
@@ -11,9 +8,6 @@ stops early):
 * ``searchers``: ``a<author id>`` and ``m<id>`` for each mentioned account (fixed at posting);
 * ``scope``: ``public`` when the status is public and its author is ``indexable``
   (re-marked when the author changes the setting).
-
-What the viewer favourited or reblogged changes too often to live in the index: the
-search service reads those from the viewer's own rows at query time.
 """
 
 from roost.ports.database import Migration
@@ -31,8 +25,8 @@ MIGRATIONS = (
             "DROP TABLE statuses_fts",
             "CREATE VIRTUAL TABLE statuses_fts USING fts5(body, searchers, scope, tokenize = 'unicode61')",
             # Statuses indexed before this version are indexed again from the statuses
-            # table at the next start (SearchService.start), since migrations run in name
-            # order and "search" comes before "statuses".
+            # table at the next start (SearchIndex.rebuild_stale), since migrations run in
+            # name order and "search" comes before "statuses".
             "CREATE TABLE search_backfill (pending INTEGER NOT NULL)",
             "INSERT INTO search_backfill (pending) VALUES (1)",
         ),

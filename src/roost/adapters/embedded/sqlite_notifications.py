@@ -1,0 +1,100 @@
+"""Notifications on SQLite shards (the recipient's shard). ``status_id`` 0 stands for
+"about no status", so the unique index notifications_once covers follows too (NULLs
+would never collide)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, cast
+
+from roost.adapters.embedded.database import SqliteDatabase
+from roost.domain.entities import Notification
+from roost.domain.pagination import Page
+from roost.ports.database import Executor, Row, Tx
+
+_COLUMNS = "id, account_id, type, from_account_id, status_id, created_at"
+
+
+def _to_notification(row: Row) -> Notification:
+    return Notification(
+        id=row["id"],
+        account_id=row["account_id"],
+        type=row["type"],
+        from_account_id=row["from_account_id"],
+        status_id=row["status_id"] or None,
+        created_at_ms=row["created_at"],
+    )
+
+
+class SqliteNotifications:
+    def __init__(self, db: SqliteDatabase) -> None:
+        self._db = db
+
+    async def add(self, tx: Tx, notification: Notification) -> bool:
+        n = notification
+        added = await cast(Executor, tx).execute(
+            f"INSERT INTO notifications ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (n.id, n.account_id, n.type, n.from_account_id, n.status_id or 0, n.created_at_ms),
+        )
+        return added > 0
+
+    async def page(
+        self,
+        account_id: int,
+        page: Page,
+        types: Iterable[str] = (),
+        exclude_types: Iterable[str] = (),
+        from_account_id: int | None = None,
+    ) -> list[Notification]:
+        clauses = ["account_id = ?"]
+        params: list[Any] = [account_id]
+        # Keyset pagination: min_id pages read the rows just above it, ascending.
+        if page.max_id is not None:
+            clauses.append("id < ?")
+            params.append(page.max_id)
+        if page.lower_bound is not None:
+            clauses.append("id > ?")
+            params.append(page.lower_bound)
+        wanted = list(types)
+        if wanted:
+            clauses.append(f"type IN ({','.join('?' * len(wanted))})")
+            params += wanted
+        unwanted = list(exclude_types)
+        if unwanted:
+            clauses.append(f"type NOT IN ({','.join('?' * len(unwanted))})")
+            params += unwanted
+        if from_account_id is not None:
+            clauses.append("from_account_id = ?")
+            params.append(from_account_id)
+        order = "ASC" if page.ascending else "DESC"
+        rows = await self._db.for_id(account_id).fetch_all(
+            f"SELECT * FROM notifications WHERE {' AND '.join(clauses)} ORDER BY id {order} LIMIT ?",
+            (*params, page.limit),
+        )
+        return sorted((_to_notification(r) for r in rows), key=lambda n: n.id, reverse=True)
+
+    async def get(self, account_id: int, notification_id: int) -> Notification | None:
+        row = await self._db.for_id(account_id).fetch_one(
+            "SELECT * FROM notifications WHERE account_id = ? AND id = ?", (account_id, notification_id)
+        )
+        return None if row is None else _to_notification(row)
+
+    async def remove(self, tx: Tx, account_id: int, notification_id: int) -> bool:
+        removed = await cast(Executor, tx).execute(
+            "DELETE FROM notifications WHERE account_id = ? AND id = ?", (account_id, notification_id)
+        )
+        return removed > 0
+
+    async def clear(self, tx: Tx, account_id: int) -> None:
+        await cast(Executor, tx).execute("DELETE FROM notifications WHERE account_id = ?", (account_id,))
+
+    async def remove_from(self, tx: Tx, account_id: int, type_: str, from_account_id: int) -> None:
+        await cast(Executor, tx).execute(
+            "DELETE FROM notifications WHERE account_id = ? AND type = ? AND from_account_id = ? AND status_id = 0",
+            (account_id, type_, from_account_id),
+        )
+
+    async def remove_about_status(self, tx: Tx, account_id: int, status_id: int) -> None:
+        await cast(Executor, tx).execute(
+            "DELETE FROM notifications WHERE account_id = ? AND status_id = ?", (account_id, status_id)
+        )
