@@ -14,7 +14,6 @@ The operator gets one log line per node when its state changes, not one per requ
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from dataclasses import dataclass
