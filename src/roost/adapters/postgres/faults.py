@@ -27,13 +27,16 @@ from roost.errors import Conflict, InsufficientStorage, RoostError, Unavailable
 logger = logging.getLogger("roost.storage")
 
 # Seconds a client should wait before retrying, by kind of failure.
-RETRY_AFTER = {"down": 5, "busy": 1, "read-only": 5, "retry": 1, "timeout": 2, "full": 60}
+RETRY_AFTER = {"down": 5, "busy": 1, "read-only": 5, "retry": 1, "timeout": 2, "slow": 2, "full": 60}
+# Kinds that say something about one statement, not about the node's health.
+NOT_NODE_STATE = frozenset({"retry", "slow"})
 _MESSAGES = {
     "down": "The database is unavailable; try again later",
     "busy": "The database is busy; try again",
     "read-only": "The database is changing over to a new primary; try again",
     "retry": "The request conflicted with another one; try again",
     "timeout": "The database took too long to answer; try again",
+    "slow": "The database took too long to answer; try again",
     "full": "The server is out of storage space; try again later",
 }
 
@@ -49,7 +52,7 @@ def fault_kind(exc: BaseException) -> str | None:
     if isinstance(exc, pg.TransactionRollbackError):
         return "retry"  # serialization failure, deadlock: the engine rolled back; retry is safe
     if isinstance(exc, pg.QueryCanceledError):
-        return "timeout"  # statement_timeout (or an operator's pg_cancel_backend)
+        return "slow"  # statement_timeout (or an operator's pg_cancel_backend)
     if isinstance(exc, pg.PostgresConnectionError | pg.OperatorInterventionError
                   | pg.InsufficientResourcesError):
         return "down"  # connection failures, admin/crash shutdown, out of memory
@@ -110,8 +113,8 @@ class FaultRecord:
         raise translated from exc
 
     def record(self, kind: str, message: str) -> None:
-        if kind == "retry":
-            return  # a rolled-back transaction says nothing about the node's health
+        if kind in NOT_NODE_STATE:
+            return  # a rolled-back or cancelled statement says nothing about the node's health
         if self.last is None or self.last.kind != kind:
             logger.error("database fault on %s: %s (%s)", self.label, message, kind)
         self.last = Fault(kind, message, time.time())

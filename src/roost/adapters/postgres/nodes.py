@@ -16,6 +16,18 @@ from roost.cluster.topology import PostgresNode, Topology
 logger = logging.getLogger("roost.storage")
 
 
+class _QuietFloorRetries(logging.Filter):
+    """asyncpg's pool logs a traceback each time it fails to reconnect its minimum of
+    connections to a node that is down; roost's fault records already log that node's state
+    once per change, so these retries would only bury it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Failed to restore the pool connection floor")
+
+
+logging.getLogger("asyncpg.pool").addFilter(_QuietFloorRetries())
+
+
 @dataclass(frozen=True)
 class PoolOptions:
     min_size: int = 1
