@@ -175,3 +175,25 @@ def test_a_deadlock_is_unavailable_and_retryable(pg_cluster: Cluster, table: str
     failed = [r for r in results if r is not None]
     assert len(failed) == 1, results  # the engine broke the cycle; the other committed
     assert isinstance(failed[0], Unavailable) and failed[0].extra["headers"] == {"Retry-After": "1"}
+
+
+def test_open_postgres_reads_the_cluster_config_named_in_the_settings(pg_cluster: Cluster) -> None:
+    from roost.adapters.postgres.database import open_postgres
+    from roost.settings import Settings
+
+    settings = Settings.from_env({"ROOST_CLUSTER_CONFIG": str(pg_cluster.state.config),
+                                  "ROOST_LOGICAL_SHARDS": "64", "ROOST_MAX_REPLICA_LAG_SECONDS": "7.5",
+                                  "ROOST_PG_POOL_MAX_SIZE": "3"})
+
+    async def main() -> tuple[int, int, float, int]:
+        db = await open_postgres(settings)
+        try:
+            await db.ping()
+            shard = db.shards[1]
+            return len(db.shards), db.shard_map.logical, shard.max_replica_lag_seconds, shard.primary.pool.get_max_size()
+        finally:
+            await db.close()
+
+    assert asyncio.run(main()) == (2, 64, 7.5, 3)
+    with pytest.raises(ValueError, match="ROOST_CLUSTER_CONFIG"):
+        asyncio.run(open_postgres(Settings()))
