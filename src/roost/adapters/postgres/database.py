@@ -160,8 +160,18 @@ class PgShard:
     # -- writes --------------------------------------------------------------------------
 
     async def execute(self, sql: str, params: Params = ()) -> int:
-        async with self.transaction() as tx:
-            return await tx.execute(sql, params)
+        """One statement on the primary, committed on its own (no BEGIN/COMMIT round trips)."""
+        primary = self.primary
+        try:
+            async with primary.pool.acquire(timeout=primary.acquire_timeout) as conn:
+                status = await conn.execute(to_dollar(sql), *params)
+                token = current.get()
+                if token is not None:
+                    await self._note_commit(conn, token)
+        except Exception as exc:
+            primary.faults.raise_for(exc)
+        primary.faults.succeeded()
+        return rowcount(status)
 
     async def execute_many(self, sql: str, rows: Sequence[Params]) -> None:
         async with self.transaction() as tx:
