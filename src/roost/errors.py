@@ -5,6 +5,8 @@
      +-- Unauthorized (401)        missing, invalid or revoked token
      +-- Forbidden (403)           authenticated but not allowed (scope, ownership)
      +-- NotFound (404)            unknown or invisible record
+     +-- Conflict (409)            a uniqueness constraint refused the write (repositories
+                                   usually turn it into "already exists" or an idempotent no-op)
      +-- RequestTimeout (408)      the body trickled in too slowly
      +-- PayloadTooLarge (413)
      +-- Unprocessable (422)       validation failed
@@ -49,6 +51,18 @@ class Forbidden(RoostError):
 class NotFound(RoostError):
     status_code = 404
     default_message = "Record not found"
+
+
+class Conflict(RoostError):
+    """A write broke a uniqueness constraint. ``constraint`` names it for the repository that
+    translates it; it is not sent to the client (the body carries only ``extra``)."""
+
+    status_code = 409
+    default_message = "The record already exists"
+
+    def __init__(self, message: str | None = None, *, constraint: str | None = None, **extra: Any) -> None:
+        super().__init__(message, **extra)
+        self.constraint = constraint
 
 
 class PayloadTooLarge(RoostError):

@@ -101,6 +101,21 @@ class Settings:
     max_connections_per_ip: int = 512
     # Connections in all (also kept under the open-files limit).
     max_connections: int = 10_000
+    # -- cluster shape: PostgreSQL shards (adapters/postgres, issue #9) --
+    # The cluster.toml `roost cluster up` writes ("" = the embedded shape). Its shard count
+    # is the number of physical shards (physical_shards applies to the embedded shape only).
+    cluster_config: str = ""
+    # asyncpg connections per node (each primary and each replica has its own pool).
+    pg_pool_min_size: int = 1
+    pg_pool_max_size: int = 10
+    # Connecting to a node, and waiting for a free pooled connection, give up after this.
+    pg_connect_timeout_seconds: float = 5.0
+    # A statement running longer is cancelled by the server; the client gets 503.
+    pg_statement_timeout_seconds: float = 10.0
+    # A replica further behind its primary than this is skipped: reads go elsewhere.
+    max_replica_lag_seconds: float = 5.0
+    # How often each replica's replay position (and each primary's WAL position) is read.
+    replica_check_interval_seconds: float = 0.5
     failpoints: str = ""
     # Migrate the schema at start (under the migration lock): the one-process shape
     # (roost up). When processes are one of several (roost serve --target), they only
