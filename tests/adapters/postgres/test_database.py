@@ -95,12 +95,17 @@ def test_racing_migrators_apply_each_step_once(pg_cluster: Cluster, table: str) 
     ]
 
     async def work(db: PgDatabase) -> list[list[tuple[int, int]]]:
+        assert len(await db.unapplied(steps)) == len(steps) * len(db.shards)
         other = await _open_like(pg_cluster)
         try:
-            await asyncio.gather(db.migrate(steps), other.migrate(steps), db.migrate(steps))
+            applied = await asyncio.gather(db.migrate(steps), other.migrate(steps), db.migrate(steps))
         finally:
             await other.close()
-        await db.migrate(steps)  # again, later: nothing to do
+        # Together the three applied each step once per shard, whoever won each lock.
+        assert sorted((shard, m.version) for run in applied for shard, m in run) == sorted(
+            (s.index, m.version) for s in db.shards for m in steps)
+        assert await db.migrate(steps) == []  # again, later: nothing to do
+        assert await db.unapplied(steps) == []
         found = []
         for shard in db.shards:
             async with shard.transaction() as tx:

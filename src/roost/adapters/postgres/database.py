@@ -281,11 +281,24 @@ class PgDatabase:
     def for_logical(self, logical: int) -> PgShard:
         return self._shards[self.shard_map.physical_for_logical(logical)]
 
-    async def migrate(self, migrations: Sequence[Migration]) -> None:
+    async def migrate(self, migrations: Sequence[Migration]) -> list[tuple[int, Migration]]:
         """Apply what is not yet applied, per shard, under a lock every migrator takes: two
-        processes migrating at once apply each step once. Each step is one transaction."""
+        processes migrating at once apply each step once. Each step is one transaction.
+        Returns the (shard, step) pairs this call applied."""
+        applied: list[tuple[int, Migration]] = []
         for shard in self._shards:
-            await _migrate_shard(shard, migrations)
+            applied += [(shard.index, step) for step in await _migrate_shard(shard, migrations)]
+        return applied
+
+    async def unapplied(self, migrations: Sequence[Migration]) -> list[tuple[int, Migration]]:
+        """The (shard, step) pairs not yet applied: a process that does not migrate refuses
+        to start on a store that is behind."""
+        missing: list[tuple[int, Migration]] = []
+        for shard in self._shards:
+            done = await _applied_steps(shard)
+            missing += [(shard.index, m) for m in sorted(migrations, key=lambda m: (m.component, m.version))
+                        if (m.component, m.version) not in done]
+        return missing
 
     async def ping(self) -> None:
         for shard in self._shards:
@@ -304,8 +317,22 @@ async def _release(pool: asyncpg.Pool, conn: asyncpg.Connection) -> None:
         await pool.release(conn)
 
 
-async def _migrate_shard(shard: PgShard, migrations: Sequence[Migration]) -> None:
+async def _applied_steps(shard: PgShard) -> set[tuple[str, int]]:
     primary = shard.primary
+    try:
+        async with primary.pool.acquire(timeout=primary.acquire_timeout) as conn:
+            exists = await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
+            if not exists:
+                return set()
+            return {(r["component"], r["version"])
+                    for r in await conn.fetch("SELECT component, version FROM schema_migrations")}
+    except Exception as exc:
+        primary.faults.raise_for(exc)
+
+
+async def _migrate_shard(shard: PgShard, migrations: Sequence[Migration]) -> list[Migration]:
+    primary = shard.primary
+    applied: list[Migration] = []
     try:
         async with primary.pool.acquire(timeout=primary.acquire_timeout) as conn:
             # A session lock: released by unlock, or by the server if this process dies.
@@ -323,11 +350,13 @@ async def _migrate_shard(shard: PgShard, migrations: Sequence[Migration]) -> Non
                         await conn.execute(
                             "INSERT INTO schema_migrations (component, version) VALUES ($1, $2)",
                             step.component, step.version)
+                    applied.append(step)
             finally:
                 with contextlib.suppress(Exception):
                     await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)
     except Exception as exc:
         primary.faults.raise_for(exc)
+    return applied
 
 
 def pool_options(settings: Settings) -> PoolOptions:
