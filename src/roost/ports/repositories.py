@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from roost.ports.statuses import Favourites, Reblogs, StatusRepository, ThreadLinks
+
 
 @dataclass
 class Repositories:
-    pass
+    # statuses area
+    statuses: StatusRepository
+    thread_links: ThreadLinks
+    reblogs: Reblogs
+    favourites: Favourites

@@ -8,6 +8,7 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from roost.adapters.embedded.migrations import statuses as statuses_migrations
 from roost.ports.timelines import TimelineStore
 from roost.runtime.backends import close, open_embedded, storage_readiness
 from roost.runtime.modules import Lifecycle, Module, Registry, Service
@@ -15,7 +16,6 @@ from roost.services import accounts as accounts_pkg
 from roost.services import notifications as notifications_pkg
 from roost.services import outbox as outbox_mod
 from roost.services import search as search_pkg
-from roost.services import statuses as statuses_pkg
 from roost.services.accounts import AccountsService, FollowsService, OAuthService
 from roost.services.context import Backends
 from roost.services.notifications import NotificationsService
@@ -28,7 +28,7 @@ from roost.workers import Consumer, FanoutWorker, IndexerWorker, NotifierWorker,
 
 MIGRATIONS = (
     *accounts_pkg.MIGRATIONS,
-    *statuses_pkg.MIGRATIONS,
+    *statuses_migrations.MIGRATIONS,
     *notifications_pkg.MIGRATIONS,
     *search_pkg.MIGRATIONS,
     *outbox_mod.MIGRATIONS,
