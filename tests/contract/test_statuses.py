@@ -229,7 +229,7 @@ def test_the_store_itself_refuses_a_second_reblog(family: Family) -> None:
         first, second = (new_status(ALICE, "", reblog_of_id=12345) for _ in range(2))
         await put(b, first)
         shard: Any = b.db.for_id(second.id)
-        with pytest.raises(Exception, match="(?i)unique"):
+        with pytest.raises(Exception, match=r"(?i)unique"):
             await shard.execute(
                 "INSERT INTO statuses (id, account_id, text, content, visibility, reblog_of_id, created_at)"
                 " VALUES (?, ?, '', '', 'public', ?, 0)", (second.id, ALICE, 12345))
