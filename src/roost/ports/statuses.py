@@ -90,7 +90,7 @@ class StatusRepository(Protocol):
         """Ids of the originals an account reblogged, newest original first."""
         ...
 
-    async def viewer_sets(self, account_id: int, limit: int) -> tuple[list[int], list[int]] | None:
+    async def viewer_sets(self, account_id: int, limit: int) -> tuple[frozenset[int], frozenset[int]] | None:
         """Every status id the account favourited and every original it reblogged, or
         None when either holds more than ``limit``."""
         ...

@@ -254,13 +254,13 @@ class SqliteStatuses(_Base):
             "reblog_of_id", account_id, below, above, limit,
         )
 
-    async def viewer_sets(self, account_id: int, limit: int) -> tuple[list[int], list[int]] | None:
+    async def viewer_sets(self, account_id: int, limit: int) -> tuple[frozenset[int], frozenset[int]] | None:
         shard = self._db.for_id(account_id)
         favourited = await shard.fetch_all(VIEWER_FAVOURITES_SET, (account_id, limit + 1))
         reblogged = await shard.fetch_all(VIEWER_REBLOGS_SET, (account_id, limit + 1))
         if len(favourited) > limit or len(reblogged) > limit:
             return None
-        return [r["status_id"] for r in favourited], [r["reblog_of_id"] for r in reblogged]
+        return frozenset(r["status_id"] for r in favourited), frozenset(r["reblog_of_id"] for r in reblogged)
 
     async def viewer_flags(self, account_id: int, status_ids: list[int]) -> tuple[set[int], set[int]]:
         if not status_ids:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
+from functools import partial
 from typing import Any
 
 from roost.domain.content import mentioned_usernames, render
@@ -63,6 +64,9 @@ class StatusesService:
         self._oauth = oauth
         self._outbox = outbox
         self._repo = backends.repos.statuses
+        # The cache-aside loader of status misses: the repository itself, no wrapper
+        # coroutine in between (the home timeline hydrates through it).
+        self._load = partial(self._repo.load_on, apps=oauth.app_by_id)
         self.links = StatusLinks(backends.db, backends.cache, backends.repos.thread_links, backends.repos.reblogs)
 
     # -- reading ---------------------------------------------------------------------
@@ -70,9 +74,6 @@ class StatusesService:
     async def get_many(self, ids: Iterable[int]) -> dict[int, Status]:
         """Statuses by id, cache-aside; misses are batched into one query per shard."""
         return await get_by_ids(self._cache, "s", ids, self._db.shard_map, self._load)
-
-    async def _load(self, physical: int, ids: list[int]) -> dict[int, Status]:
-        return await self._repo.load_on(physical, ids, self._oauth.app_by_id)
 
     async def recent_ascending(self, authors: Iterable[int]) -> dict[int, list[int]]:
         """Each author's recent non-direct status ids, oldest first (the celebrity
@@ -136,9 +137,7 @@ class StatusesService:
 
     async def _load_viewer_sets(self, viewer_id: int) -> Any:
         sets = await self._repo.viewer_sets(viewer_id, VIEWER_SET_LIMIT)
-        if sets is None:
-            return _TOO_MANY
-        return frozenset(sets[0]), frozenset(sets[1])
+        return _TOO_MANY if sets is None else sets
 
     async def favourited_ids(self, viewer_id: int, below: int | None, above: int | None, limit: int) -> list[int]:
         """Ids of statuses the viewer favourited, newest status first, within the bounds."""
