@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -63,9 +64,21 @@ class Family:
 
         return asyncio.run(main())
 
+    def run_at_once(self, *works: Callable[[Backends], Coroutine[Any, Any, T]]) -> list[T]:
+        """Each work on its own backends opened on the same (already migrated) store, in
+        its own thread and event loop: like separate processes, nothing process-local
+        (no asyncio lock, no shared object) keeps them apart; only the store does."""
+        self.run(_nothing)  # migrate first: two openers must not both create the schema
+        with ThreadPoolExecutor(max_workers=len(works)) as pool:
+            return list(pool.map(self.run, works))
+
     def restart_run(self, *steps: Callable[[Backends], Coroutine[Any, Any, Any]]) -> list[Any]:
         """Each step on the same store, reopened between steps (a restart)."""
         return [self.run(step) for step in steps]
+
+
+async def _nothing(backends: Backends) -> None:
+    return None
 
 
 @pytest.fixture(params=FAMILIES)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from roost.ports.notifications import NotificationRepository
 from roost.ports.outbox import OutboxRepository
 from roost.ports.search import SearchIndex
+from roost.ports.statuses import Favourites, Reblogs, StatusRepository, ThreadLinks
 
 
 @dataclass
@@ -18,3 +19,8 @@ class Repositories:
     notifications: NotificationRepository
     search_index: SearchIndex
     outbox: OutboxRepository
+    # statuses area
+    statuses: StatusRepository
+    thread_links: ThreadLinks
+    reblogs: Reblogs
+    favourites: Favourites

@@ -6,6 +6,12 @@ from roost.adapters.embedded.database import SqliteDatabase
 from roost.adapters.embedded.sqlite_notifications import SqliteNotifications
 from roost.adapters.embedded.sqlite_outbox import SqliteOutbox
 from roost.adapters.embedded.sqlite_search import SqliteSearchIndex
+from roost.adapters.embedded.sqlite_statuses import (
+    SqliteFavourites,
+    SqliteReblogs,
+    SqliteStatuses,
+    SqliteThreadLinks,
+)
 from roost.ports.repositories import Repositories
 
 
@@ -14,4 +20,8 @@ def open_repositories(db: SqliteDatabase) -> Repositories:
         notifications=SqliteNotifications(db),
         search_index=SqliteSearchIndex(db),
         outbox=SqliteOutbox(db),
+        statuses=SqliteStatuses(db),
+        thread_links=SqliteThreadLinks(db),
+        reblogs=SqliteReblogs(db),
+        favourites=SqliteFavourites(db),
     )

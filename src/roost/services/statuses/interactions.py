@@ -8,9 +8,7 @@ from roost.domain.pagination import Page
 from roost.errors import Forbidden
 from roost.ports.database import Shard
 from roost.services.context import Backends
-from roost.services.keyset import pairs_page
 from roost.services.outbox import Outbox
-from roost.services.statuses.links import bump_in
 from roost.services.statuses.statuses import StatusesService
 
 
@@ -21,6 +19,8 @@ class InteractionsService:
         self._cache = backends.cache
         self._statuses = statuses
         self._outbox = outbox
+        self._favourites = backends.repos.favourites
+        self._reblogs = backends.repos.reblogs
 
     async def favourite(self, identity: Identity, status_id: int) -> Status:
         actor = identity.account_id
@@ -28,13 +28,8 @@ class InteractionsService:
         status = await self._statuses.get_visible(status_id, actor)
         shard = self._db.for_id(status.id)
         async with shard.transaction() as tx:
-            added = await tx.execute(
-                "INSERT INTO favourites (status_id, account_id, favourite_id) VALUES (?, ?, ?)"
-                " ON CONFLICT DO NOTHING",
-                (status.id, actor, self._b.ids.next_id(shard_of(actor))),
-            )
+            added = await self._favourites.add(tx, status.id, actor, self._b.ids.next_id(shard_of(actor)))
             if added:
-                await bump_in(tx, status.id, "favourites_count", 1)
                 await self._outbox.stage(
                     tx, actor,
                     {"type": "favourite.created", "account_id": actor, "status_id": status.id,
@@ -49,18 +44,15 @@ class InteractionsService:
         status = await self._statuses.get_visible(status_id, actor)
         shard = self._db.for_id(status.id)
         async with shard.transaction() as tx:
-            removed = await tx.execute(
-                "DELETE FROM favourites WHERE status_id = ? AND account_id = ?", (status.id, actor)
-            )
+            removed = await self._favourites.remove(tx, status.id, actor)
             if removed:
-                await bump_in(tx, status.id, "favourites_count", -1)
                 await self._outbox.stage(
                     tx, actor, {"type": "favourite.deleted", "account_id": actor, "status_id": status.id},
                 )
         await self._finish_favourite(actor, status.id, shard, removed)
         return await self._statuses.get_visible(status.id, actor)
 
-    async def _finish_favourite(self, actor: int, status_id: int, shard: Shard, changed: int) -> None:
+    async def _finish_favourite(self, actor: int, status_id: int, shard: Shard, changed: bool) -> None:
         """After the status-side transaction: the favouriter's half, then the event."""
         if changed:
             await self._cache.delete_records("s", status_id)  # its favourites_count moved
@@ -74,19 +66,12 @@ class InteractionsService:
     async def reconcile_favourite(self, actor: int, status_id: int) -> None:
         """Make the favouriter's half (``account_favourites``, which feeds its
         favourites list and flags) match the status's half, the source of truth."""
-        row = await self._db.for_id(status_id).fetch_one(
-            "SELECT favourite_id FROM favourites WHERE status_id = ? AND account_id = ?", (status_id, actor)
-        )
-        if row is not None:
-            await self._db.for_id(actor).execute(
-                "INSERT INTO account_favourites (account_id, status_id, favourite_id) VALUES (?, ?, ?)"
-                " ON CONFLICT DO NOTHING",
-                (actor, status_id, row["favourite_id"]),
-            )
-        else:
-            await self._db.for_id(actor).execute(
-                "DELETE FROM account_favourites WHERE account_id = ? AND status_id = ?", (actor, status_id)
-            )
+        favourite_id = await self._favourites.favourite_id(status_id, actor)
+        async with self._db.for_id(actor).transaction() as tx:
+            if favourite_id is not None:
+                await self._favourites.record_account_side(tx, actor, status_id, favourite_id)
+            else:
+                await self._favourites.forget_account_side(tx, actor, status_id)
         await self._statuses.forget_viewer_flags(actor)
 
     async def reblog(self, identity: Identity, status_id: int, visibility: str = "public") -> Status:
@@ -122,28 +107,21 @@ class InteractionsService:
         actor = identity.account_id
         assert actor is not None
         original = await self._statuses.get_visible(status_id, actor)
-        row = await self._db.for_id(actor).fetch_one(
-            "SELECT id FROM statuses WHERE account_id = ? AND reblog_of_id = ?", (actor, original.id)
-        )
-        if row is not None:
-            wrapper = (await self._statuses.get_many([row["id"]])).get(row["id"])
+        wrapper_id = await self._b.repos.statuses.reblog_of(actor, original.id)
+        if wrapper_id is not None:
+            wrapper = (await self._statuses.get_many([wrapper_id])).get(wrapper_id)
             if wrapper is not None:
                 await self._statuses.remove(wrapper)
         return await self._statuses.get_visible(original.id, actor)
 
     async def favourited_by(self, status_id: int, viewer_id: int | None, page: Page) -> list[tuple[int, int]]:
         await self._statuses.get_visible(status_id, viewer_id)
-        return await self._page(status_id, "favourites", "favourite_id", "status_id", "account_id", page)
+        return await self._favourites.page(status_id, page)
 
     async def reblogged_by(self, status_id: int, viewer_id: int | None, page: Page) -> list[tuple[int, int]]:
         await self._statuses.get_visible(status_id, viewer_id)
-        return await self._page(status_id, "reblogs", "reblog_id", "status_id", "account_id", page)
+        return await self._reblogs.page(status_id, page)
 
     async def favourites_of(self, account_id: int, page: Page) -> list[tuple[int, int]]:
         """(cursor, status id) pairs of what ``account_id`` favourited, newest first."""
-        return await self._page(account_id, "account_favourites", "favourite_id", "account_id", "status_id", page)
-
-    async def _page(
-        self, owner: int, table: str, cursor: str, owner_column: str, other: str, page: Page
-    ) -> list[tuple[int, int]]:
-        return await pairs_page(self._db.for_id(owner), table, owner_column, owner, cursor, other, page)
+        return await self._favourites.account_page(account_id, page)

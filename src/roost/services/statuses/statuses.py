@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
+from functools import partial
 from typing import Any
 
 from roost.domain.content import mentioned_usernames, render
@@ -16,7 +17,6 @@ from roost.domain.entities import VISIBILITIES, Identity, Status
 from roost.domain.ids import now_ms, shard_of
 from roost.domain.visibility import can_view, needs_relationship
 from roost.errors import Forbidden, NotFound, Unprocessable
-from roost.ports.database import Row
 from roost.services.accounts import AccountsService, FollowsService, OAuthService
 from roost.services.cache_aside import get_by_ids, get_or_load
 from roost.services.context import Backends
@@ -32,15 +32,6 @@ VIEWER_SET_LIMIT = 5000
 _TOO_MANY = "too-many"
 MAX_CONTEXT_ANCESTORS = 40
 MAX_CONTEXT_DESCENDANTS = 60
-_COLUMNS = (
-    "id, account_id, text, content, visibility, sensitive, spoiler_text, language, in_reply_to_id,"
-    " in_reply_to_account_id, reblog_of_id, mention_ids, tags, application_id, created_at,"
-    " favourites_count, reblogs_count, replies_count"
-)
-
-
-def _ids(raw: str) -> tuple[int, ...]:
-    return tuple(int(x) for x in raw.split()) if raw else ()
 
 
 def created_event(status: Status, reblog_of_account_id: int | None = None) -> dict[str, Any]:
@@ -72,49 +63,17 @@ class StatusesService:
         self._follows = follows
         self._oauth = oauth
         self._outbox = outbox
-        self.links = StatusLinks(backends.db, backends.cache)
+        self._repo = backends.repos.statuses
+        # The cache-aside loader of status misses: the repository itself, no wrapper
+        # coroutine in between (the home timeline hydrates through it).
+        self._load = partial(self._repo.load_on, apps=oauth.app_by_id)
+        self.links = StatusLinks(backends.db, backends.cache, backends.repos.thread_links, backends.repos.reblogs)
 
     # -- reading ---------------------------------------------------------------------
-
-    def _row_to_status(self, row: Row, app_names: dict[int, tuple[str, str | None]]) -> Status:
-        app = app_names.get(row["application_id"]) if row["application_id"] else None
-        return Status(
-            id=row["id"],
-            account_id=row["account_id"],
-            text=row["text"],
-            content=row["content"],
-            visibility=row["visibility"],
-            sensitive=bool(row["sensitive"]),
-            spoiler_text=row["spoiler_text"],
-            language=row["language"],
-            in_reply_to_id=row["in_reply_to_id"],
-            in_reply_to_account_id=row["in_reply_to_account_id"],
-            reblog_of_id=row["reblog_of_id"],
-            mention_ids=_ids(row["mention_ids"]),
-            tags=tuple(row["tags"].split()) if row["tags"] else (),
-            application_name=app[0] if app else None,
-            application_website=app[1] if app else None,
-            created_at_ms=row["created_at"],
-            favourites_count=row["favourites_count"],
-            reblogs_count=row["reblogs_count"],
-            replies_count=row["replies_count"],
-        )
 
     async def get_many(self, ids: Iterable[int]) -> dict[int, Status]:
         """Statuses by id, cache-aside; misses are batched into one query per shard."""
         return await get_by_ids(self._cache, "s", ids, self._db.shard_map, self._load)
-
-    async def _load(self, physical: int, ids: list[int]) -> dict[int, Status]:
-        marks = ",".join("?" * len(ids))
-        rows = await self._db.shards[physical].fetch_all(
-            f"SELECT {_COLUMNS} FROM statuses WHERE id IN ({marks})", ids
-        )
-        apps: dict[int, tuple[str, str | None]] = {}
-        for app_id in {r["application_id"] for r in rows if r["application_id"]}:
-            app = await self._oauth.app_by_id(app_id)
-            if app is not None:
-                apps[app_id] = (app.name, app.website)
-        return {row["id"]: self._row_to_status(row, apps) for row in rows}
 
     async def recent_ascending(self, authors: Iterable[int]) -> dict[int, list[int]]:
         """Each author's recent non-direct status ids, oldest first (the celebrity
@@ -127,12 +86,9 @@ class StatusesService:
         fresh: dict[int, list[int]] = {}
         for author in wanted:
             if author not in out:
-                rows = await self._db.for_id(author).fetch_all(
-                    "SELECT id FROM statuses WHERE account_id = ? AND visibility <> 'direct'"
-                    " ORDER BY id DESC LIMIT ?",
-                    (author, RECENT_PER_AUTHOR),
-                )
-                out[author] = fresh[author] = [r["id"] for r in reversed(rows)]
+                newest_first = await self._repo.recent_ids(author, RECENT_PER_AUTHOR)
+                newest_first.reverse()
+                out[author] = fresh[author] = newest_first
         await self._cache.set_records("recent", fresh)
         return out
 
@@ -177,70 +133,23 @@ class StatusesService:
         status_ids = [s.reblog_of_id or s.id for s in statuses]
         if not status_ids:
             return frozenset(), frozenset()
-        shard = self._db.for_id(viewer_id)
-        marks = ",".join("?" * len(status_ids))
-        rows = await shard.fetch_all(
-            "SELECT 0 AS kind, status_id AS id FROM account_favourites"
-            f" WHERE account_id = ? AND status_id IN ({marks})"
-            " UNION ALL SELECT 1 AS kind, reblog_of_id AS id FROM statuses"
-            f" WHERE account_id = ? AND reblog_of_id IN ({marks})",
-            (viewer_id, *status_ids, viewer_id, *status_ids),
-        )
-        return {r["id"] for r in rows if r["kind"] == 0}, {r["id"] for r in rows if r["kind"] == 1}
+        return await self._repo.viewer_flags(viewer_id, status_ids)
 
     async def _load_viewer_sets(self, viewer_id: int) -> Any:
-        shard = self._db.for_id(viewer_id)
-        favourited = await shard.fetch_all(
-            "SELECT status_id FROM account_favourites WHERE account_id = ? LIMIT ?",
-            (viewer_id, VIEWER_SET_LIMIT + 1),
-        )
-        reblogged = await shard.fetch_all(
-            "SELECT reblog_of_id FROM statuses WHERE account_id = ? AND reblog_of_id IS NOT NULL LIMIT ?",
-            (viewer_id, VIEWER_SET_LIMIT + 1),
-        )
-        if len(favourited) > VIEWER_SET_LIMIT or len(reblogged) > VIEWER_SET_LIMIT:
-            return _TOO_MANY
-        return (
-            frozenset(r["status_id"] for r in favourited),
-            frozenset(r["reblog_of_id"] for r in reblogged),
-        )
+        sets = await self._repo.viewer_sets(viewer_id, VIEWER_SET_LIMIT)
+        return _TOO_MANY if sets is None else sets
 
     async def favourited_ids(self, viewer_id: int, below: int | None, above: int | None, limit: int) -> list[int]:
         """Ids of statuses the viewer favourited, newest status first, within the bounds."""
-        return await self._viewer_ids(
-            "SELECT status_id AS id FROM account_favourites WHERE account_id = ?{} ORDER BY status_id DESC LIMIT ?",
-            "status_id", viewer_id, below, above, limit,
-        )
+        return await self._b.repos.favourites.status_ids_of(viewer_id, below, above, limit)
 
     async def reblogged_ids(self, viewer_id: int, below: int | None, above: int | None, limit: int) -> list[int]:
         """Ids of statuses the viewer reblogged, newest original first, within the bounds."""
-        return await self._viewer_ids(
-            "SELECT reblog_of_id AS id FROM statuses WHERE account_id = ? AND reblog_of_id IS NOT NULL{}"
-            " ORDER BY reblog_of_id DESC LIMIT ?",
-            "reblog_of_id", viewer_id, below, above, limit,
-        )
-
-    async def _viewer_ids(
-        self, sql: str, column: str, viewer_id: int, below: int | None, above: int | None, limit: int
-    ) -> list[int]:
-        clauses, params = "", [viewer_id]
-        if below is not None:
-            clauses += f" AND {column} < ?"
-            params.append(below)
-        if above is not None:
-            clauses += f" AND {column} > ?"
-            params.append(above)
-        rows = await self._db.for_id(viewer_id).fetch_all(sql.format(clauses), (*params, limit))
-        return [r["id"] for r in rows]
+        return await self._repo.reblogged_ids(viewer_id, below, above, limit)
 
     async def public_ids_of(self, account_id: int, below: int | None, limit: int) -> list[int]:
         """An account's public status ids (reblogs included), newest first."""
-        rows = await self._db.for_id(account_id).fetch_all(
-            "SELECT id FROM statuses WHERE account_id = ? AND visibility = 'public'"
-            + (" AND id < ?" if below is not None else "") + " ORDER BY id DESC LIMIT ?",
-            (account_id, *([below] if below is not None else []), limit),
-        )
-        return [r["id"] for r in rows]
+        return await self._repo.public_ids_by(account_id, below, limit)
 
     async def forget_viewer_flags(self, viewer_id: int) -> None:
         await self._cache.delete(f"vf:{viewer_id}")
@@ -310,7 +219,10 @@ class StatusesService:
             tags=tuple(rendered.tags),
             created_at_ms=now_ms(),
         )
-        await self._insert(status, identity.application_id, idempotency_key)
+        stored = await self._insert(status, identity.application_id, idempotency_key)
+        if stored != status.id:
+            # The same Idempotency-Key won a race with this request: answer with its status.
+            return (await self.get_many([stored]))[stored]
         if parent is not None:
             # The thread lives on the parent's shard; the relations worker links it
             # again from the log if a crash falls here.
@@ -322,37 +234,22 @@ class StatusesService:
         self, status: Status, application_id: int | None, idempotency_key: str | None,
         reblog_of_account_id: int | None = None,
     ) -> int:
-        """Store a status with its event; returns its id, or for a reblog the id of the
-        account's existing reblog of the same original if there is one."""
+        """Store a status with its event; returns its id, or the id of the status that
+        already holds its place: the one its Idempotency-Key is bound to, or for a
+        reblog the account's existing reblog of the same original (the store's
+        constraints decide, so racing requests in any number of processes agree)."""
         shard = self._db.for_id(status.id)
         async with shard.transaction() as tx:
-            if status.reblog_of_id is not None:
-                # Checked under the shard's write lock: two concurrent reblogs of the
-                # same status by the same account cannot both be stored.
-                existing = await tx.fetch_one(
-                    "SELECT id FROM statuses WHERE account_id = ? AND reblog_of_id = ?",
-                    (status.account_id, status.reblog_of_id),
-                )
-                if existing is not None:
-                    return int(existing["id"])
-            await tx.execute(
-                "INSERT INTO statuses (id, account_id, text, content, visibility, sensitive,"
-                " spoiler_text, language, in_reply_to_id, in_reply_to_account_id, reblog_of_id,"
-                " mention_ids, tags, application_id, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (status.id, status.account_id, status.text, status.content, status.visibility,
-                 int(status.sensitive), status.spoiler_text, status.language, status.in_reply_to_id,
-                 status.in_reply_to_account_id, status.reblog_of_id,
-                 " ".join(map(str, status.mention_ids)), " ".join(status.tags), application_id,
-                 status.created_at_ms),
-            )
             if idempotency_key:
-                await tx.execute(
-                    "INSERT INTO idempotency_keys (account_id, key, status_id, created_at)"
-                    " VALUES (?, ?, ?, ?) ON CONFLICT (account_id, key) DO UPDATE SET"
-                    " status_id = excluded.status_id, created_at = excluded.created_at",
-                    (status.account_id, idempotency_key, status.id, status.created_at_ms),
+                holder = await self._repo.claim_idempotency_key(
+                    tx, status.account_id, idempotency_key, status.id, status.created_at_ms,
+                    status.created_at_ms - IDEMPOTENCY_TTL_MS,
                 )
+                if holder is not None:
+                    return holder
+            stored = await self._repo.insert(tx, status, application_id)
+            if stored != status.id:
+                return stored
             await self._accounts.bump_in(tx, status.account_id, "statuses_count", 1, last_status=True)
             await self._outbox.stage(tx, status.account_id, created_event(status, reblog_of_account_id))
         # A crash here is what the outbox is for: the event is committed with the row.
@@ -370,13 +267,10 @@ class StatusesService:
         return await self._insert(wrapper, application_id, None, original_account_id)
 
     async def _idempotent_status(self, account_id: int, key: str) -> Status | None:
-        row = await self._db.for_id(account_id).fetch_one(
-            "SELECT status_id, created_at FROM idempotency_keys WHERE account_id = ? AND key = ?",
-            (account_id, key),
-        )
-        if row is None or row["created_at"] < now_ms() - IDEMPOTENCY_TTL_MS:
+        status_id = await self._repo.idempotent_status_id(account_id, key, now_ms() - IDEMPOTENCY_TTL_MS)
+        if status_id is None:
             return None
-        return (await self.get_many([row["status_id"]])).get(row["status_id"])
+        return (await self.get_many([status_id])).get(status_id)
 
     # -- deleting --------------------------------------------------------------------
 
@@ -392,7 +286,7 @@ class StatusesService:
         second halves on other shards."""
         shard = self._db.for_id(status.id)
         async with shard.transaction() as tx:
-            removed = await tx.execute("DELETE FROM statuses WHERE id = ?", (status.id,))
+            removed = await self._repo.delete(tx, status.id)
             if removed:
                 await self._accounts.bump_in(tx, status.account_id, "statuses_count", -1)
                 await self._outbox.stage(
@@ -430,14 +324,11 @@ class StatusesService:
     async def delete_all_by(self, account_id: int) -> int:
         """Remove every status of an account (account deletion)."""
         count = 0
-        shard = self._db.for_id(account_id)
         while True:
-            rows = await shard.fetch_all(
-                "SELECT id FROM statuses WHERE account_id = ? ORDER BY id LIMIT 200", (account_id,)
-            )
-            if not rows:
+            ids = await self._repo.oldest_ids_by(account_id, 200)
+            if not ids:
                 return count
-            for status in (await self.get_many([r["id"] for r in rows])).values():
+            for status in (await self.get_many(ids)).values():
                 await self.remove(status)
                 count += 1
 
@@ -460,10 +351,7 @@ class StatusesService:
         while frontier and depth < 20 and len(descendants) < MAX_CONTEXT_DESCENDANTS:
             children: list[int] = []
             for parent_of in frontier:
-                rows = await self._db.for_id(parent_of).fetch_all(
-                    "SELECT reply_id FROM status_replies WHERE parent_id = ? ORDER BY reply_id", (parent_of,)
-                )
-                children.extend(r["reply_id"] for r in rows)
+                children.extend(await self.links.replies(parent_of))
             found = await self.get_many(children)
             level = [found[i] for i in children if i in found]
             descendants.extend(level)

@@ -1,4 +1,6 @@
-"""Tables owned by the statuses service. A status lives on its author's shard."""
+"""SQLite tables of the statuses area. A status lives on its author's shard; a thread's
+replies and an original's reblogs on the parent's / original's shard; favourites on
+both sides."""
 
 from roost.ports.database import Migration
 
@@ -44,6 +46,29 @@ MIGRATIONS = (
             "CREATE TABLE idempotency_keys ("
             " account_id BIGINT NOT NULL, key TEXT NOT NULL, status_id BIGINT NOT NULL,"
             " created_at BIGINT NOT NULL, PRIMARY KEY (account_id, key))",
+        ),
+    ),
+    Migration(
+        "statuses",
+        2,
+        (
+            # One reblog per account and original, by a constraint (it was a check under a
+            # process-local lock). Duplicates could only come from two processes racing
+            # on one data directory: keep each account's first wrapper (lowest id), give
+            # the account its statuses_count back, then let the index refuse any other.
+            "UPDATE accounts SET statuses_count = CASE WHEN statuses_count > d.n"
+            " THEN statuses_count - d.n ELSE 0 END FROM ("
+            " SELECT account_id, COUNT(*) AS n FROM statuses s WHERE reblog_of_id IS NOT NULL"
+            " AND EXISTS (SELECT 1 FROM statuses k WHERE k.account_id = s.account_id"
+            " AND k.reblog_of_id = s.reblog_of_id AND k.id < s.id) GROUP BY account_id) AS d"
+            " WHERE accounts.id = d.account_id",
+            "DELETE FROM statuses WHERE reblog_of_id IS NOT NULL AND EXISTS (SELECT 1 FROM statuses k"
+            " WHERE k.account_id = statuses.account_id AND k.reblog_of_id = statuses.reblog_of_id"
+            " AND k.id < statuses.id)",
+            # Replaces statuses_reblogs_by_account ("did this viewer reblog these?", unreblog).
+            "CREATE UNIQUE INDEX statuses_one_reblog ON statuses (account_id, reblog_of_id)"
+            " WHERE reblog_of_id IS NOT NULL",
+            "DROP INDEX statuses_reblogs_by_account",
         ),
     ),
 )
