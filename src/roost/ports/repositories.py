@@ -8,7 +8,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from roost.ports.accounts import (
+    AccountRepository,
+    FollowGraph,
+    FollowRequests,
+    KeyDirectory,
+    OAuthRepository,
+)
+
 
 @dataclass
 class Repositories:
-    pass
+    # accounts area (ports/accounts.py)
+    accounts: AccountRepository
+    keys: KeyDirectory
+    follows: FollowGraph
+    follow_requests: FollowRequests
+    oauth: OAuthRepository

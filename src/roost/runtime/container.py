@@ -8,10 +8,10 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from roost.adapters.embedded.migrations import accounts as accounts_migrations
 from roost.ports.timelines import TimelineStore
 from roost.runtime.backends import close, open_embedded, storage_readiness
 from roost.runtime.modules import Lifecycle, Module, Registry, Service
-from roost.services import accounts as accounts_pkg
 from roost.services import notifications as notifications_pkg
 from roost.services import outbox as outbox_mod
 from roost.services import search as search_pkg
@@ -27,7 +27,7 @@ from roost.settings import Settings
 from roost.workers import Consumer, FanoutWorker, IndexerWorker, NotifierWorker, RelationsWorker
 
 MIGRATIONS = (
-    *accounts_pkg.MIGRATIONS,
+    *accounts_migrations.MIGRATIONS,
     *statuses_pkg.MIGRATIONS,
     *notifications_pkg.MIGRATIONS,
     *search_pkg.MIGRATIONS,
