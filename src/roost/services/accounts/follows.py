@@ -253,10 +253,9 @@ class FollowsService:
         """Which of ``candidates`` follow ``account_id`` (its 'followers' side, one shard)."""
         return await self._graph.followers_among(account_id, list(dict.fromkeys(candidates)))
 
-    async def follower_batches(self, account_id: int, batch: int = 1000) -> AsyncIterator[list[int]]:
+    def follower_batches(self, account_id: int, batch: int = 1000) -> AsyncIterator[list[int]]:
         """Every follower id, in batches, by keyset pagination (for fanout)."""
-        async for ids in self._graph.follower_batches(account_id, batch):
-            yield ids
+        return self._graph.follower_batches(account_id, batch)
 
     async def page(self, account_id: int, direction: str, page: Page) -> list[tuple[int, int]]:
         """(cursor, account id) pairs of followers or following, newest follow first."""
