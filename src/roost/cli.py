@@ -127,8 +127,8 @@ def _schema_status(settings: Settings) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from roost.runtime.backends import close
-    from roost.runtime.container import MIGRATIONS, describe_steps
+    from roost.runtime.backends import MIGRATIONS, close
+    from roost.runtime.container import describe_steps
 
     settings = _settings(args)
     if _refuse_bad_data_dir(settings):

@@ -26,7 +26,7 @@ import pytest
 from roost.adapters.embedded import sqlite_statuses as st
 from roost.adapters.embedded.database import SqliteDatabase
 from roost.domain.shards import ShardMap
-from roost.runtime.container import MIGRATIONS
+from roost.runtime.backends import MIGRATIONS
 
 from .harness import Server, running_server
 

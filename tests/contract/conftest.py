@@ -17,8 +17,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from roost.runtime.backends import close, open_embedded
-from roost.runtime.container import MIGRATIONS
+from roost.runtime.backends import MIGRATIONS, close, open_embedded
 from roost.services.context import Backends
 from roost.settings import Settings
 

@@ -13,8 +13,7 @@ import httpx
 import pytest
 from e2e_support import ROOST, RoostServer, free_port, wait_until
 
-from roost.runtime.backends import check_data_dir
-from roost.runtime.container import MIGRATIONS
+from roost.runtime.backends import MIGRATIONS, check_data_dir
 from roost.settings import Settings
 
 pytestmark = pytest.mark.e2e

@@ -8,6 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from roost.ports.accounts import (
+    AccountRepository,
+    FollowGraph,
+    FollowRequests,
+    KeyDirectory,
+    OAuthRepository,
+)
 from roost.ports.notifications import NotificationRepository
 from roost.ports.outbox import OutboxRepository
 from roost.ports.search import SearchIndex
@@ -24,3 +31,9 @@ class Repositories:
     thread_links: ThreadLinks
     reblogs: Reblogs
     favourites: Favourites
+    # accounts area (ports/accounts.py)
+    accounts: AccountRepository
+    keys: KeyDirectory
+    follows: FollowGraph
+    follow_requests: FollowRequests
+    oauth: OAuthRepository

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from roost.adapters.embedded import MemoryCache, SqliteDatabase, SqliteLog, SqliteTimelineStore
 from roost.adapters.embedded.manifest import LOG_FILE, SHARDS_DIR, TIMELINES_FILE, open_data_dir
+from roost.adapters.embedded.migrations import ALL as EMBEDDED_MIGRATIONS
 from roost.adapters.embedded.readiness import ProbeTarget, StorageReadiness
 from roost.adapters.embedded.repositories import open_repositories
 from roost.domain.ids import IdGenerator
@@ -11,6 +12,9 @@ from roost.domain.shards import ShardMap
 from roost.failpoints import Failpoints
 from roost.services.context import Backends
 from roost.settings import Settings
+
+# The schema steps of the family roost opens (``roost migrate`` and ``roost up`` apply them).
+MIGRATIONS = EMBEDDED_MIGRATIONS
 
 
 def check_data_dir(settings: Settings) -> str:

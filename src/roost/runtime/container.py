@@ -9,16 +9,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from roost.adapters.embedded.migrations import notifications as notifications_migrations
-from roost.adapters.embedded.migrations import outbox as outbox_migrations
-from roost.adapters.embedded.migrations import search as search_migrations
-from roost.adapters.embedded.migrations import statuses as statuses_migrations
 from roost.errors import StorageIntegrityError
 from roost.ports.database import Migration, ShardedDatabase
 from roost.ports.timelines import TimelineStore
-from roost.runtime.backends import close, open_embedded, storage_readiness
+from roost.runtime.backends import MIGRATIONS, close, open_embedded, storage_readiness
 from roost.runtime.modules import Lifecycle, Module, Registry, Service
-from roost.services import accounts as accounts_pkg
 from roost.services.accounts import AccountsService, FollowsService, OAuthService
 from roost.services.context import Backends
 from roost.services.notifications import NotificationsService
@@ -28,14 +23,6 @@ from roost.services.statuses import InteractionsService, StatusesService
 from roost.services.timelines import TimelinesService
 from roost.settings import Settings
 from roost.workers import Consumer, FanoutWorker, IndexerWorker, NotifierWorker, RelationsWorker
-
-MIGRATIONS = (
-    *accounts_pkg.MIGRATIONS,
-    *statuses_migrations.MIGRATIONS,
-    *notifications_migrations.MIGRATIONS,
-    *search_migrations.MIGRATIONS,
-    *outbox_migrations.MIGRATIONS,
-)
 
 
 @dataclass

@@ -96,7 +96,7 @@ def _file_checks(
 
 
 def _expected_schema() -> dict[str, int]:
-    from roost.runtime.container import MIGRATIONS
+    from roost.runtime.backends import MIGRATIONS
 
     latest: dict[str, int] = {}
     for m in MIGRATIONS:

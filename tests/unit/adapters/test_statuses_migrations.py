@@ -14,7 +14,7 @@ from roost.adapters.embedded.database import SqliteDatabase
 from roost.adapters.embedded.migrations import statuses as statuses_migrations
 from roost.domain.ids import IdGenerator
 from roost.domain.shards import ShardMap
-from roost.runtime.container import MIGRATIONS
+from roost.runtime.backends import MIGRATIONS
 
 FIRST = tuple(m for m in MIGRATIONS if not (m.component == "statuses" and m.version > 1))
 INSERT_REBLOG = (

@@ -14,8 +14,8 @@ from roost.adapters.embedded.database import SqliteDatabase
 from roost.domain.shards import ShardMap
 from roost.errors import StorageIntegrityError
 from roost.ports.database import Migration
-from roost.runtime.backends import check_data_dir
-from roost.runtime.container import MIGRATIONS, start, stop
+from roost.runtime.backends import MIGRATIONS, check_data_dir
+from roost.runtime.container import start, stop
 from roost.settings import Settings
 
 MIGRATORS = 4

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from roost.adapters.embedded.database import SqliteDatabase
+from roost.adapters.embedded.sqlite_accounts import SqliteAccounts, SqliteKeyDirectory
+from roost.adapters.embedded.sqlite_follows import SqliteFollowGraph, SqliteFollowRequests
 from roost.adapters.embedded.sqlite_notifications import SqliteNotifications
+from roost.adapters.embedded.sqlite_oauth import SqliteOAuth
 from roost.adapters.embedded.sqlite_outbox import SqliteOutbox
 from roost.adapters.embedded.sqlite_search import SqliteSearchIndex
 from roost.adapters.embedded.sqlite_statuses import (
@@ -24,4 +27,9 @@ def open_repositories(db: SqliteDatabase) -> Repositories:
         thread_links=SqliteThreadLinks(db),
         reblogs=SqliteReblogs(db),
         favourites=SqliteFavourites(db),
+        accounts=SqliteAccounts(db),
+        keys=SqliteKeyDirectory(db),
+        follows=SqliteFollowGraph(db),
+        follow_requests=SqliteFollowRequests(db),
+        oauth=SqliteOAuth(db),
     )

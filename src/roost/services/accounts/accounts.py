@@ -7,7 +7,7 @@ import math
 import re
 import secrets
 from collections.abc import Iterable
-from typing import Any
+from typing import cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -17,41 +17,18 @@ from roost.domain.entities import Account
 from roost.domain.ids import now_ms
 from roost.domain.usernames import is_reserved
 from roost.errors import NotFound, RateLimited, Unprocessable
-from roost.ports.database import Executor, Row
+from roost.ports.accounts import Counter, KeyKind, NewAccount, ProfileChange
+from roost.ports.database import Tx
 from roost.services.accounts.login_throttle import LoginThrottle
-from roost.services.batches import execute_per_shard
 from roost.services.cache_aside import get_by_ids, get_or_load
 from roost.services.context import Backends
-from roost.services.counters import add_clamped
 from roost.services.outbox import Outbox
 from roost.services.text_input import refuse_nul_in
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_DISPLAY_NAME = 30
 MAX_NOTE = 500
-_COLUMNS = (
-    "id, username, display_name, note, email, locked, bot, created_at, followers_count,"
-    " following_count, statuses_count, last_status_at, indexable"
-)
 _COUNTERS = frozenset({"followers_count", "following_count", "statuses_count"})
-
-
-def _to_account(row: Row) -> Account:
-    return Account(
-        id=row["id"],
-        username=row["username"],
-        display_name=row["display_name"],
-        note=row["note"],
-        email=row["email"],
-        locked=bool(row["locked"]),
-        bot=bool(row["bot"]),
-        created_at_ms=row["created_at"],
-        followers_count=row["followers_count"],
-        following_count=row["following_count"],
-        statuses_count=row["statuses_count"],
-        last_status_at_ms=row["last_status_at"],
-        indexable=bool(row["indexable"]),
-    )
 
 
 def validation_error(field: str, code: str, description: str) -> Unprocessable:
@@ -67,6 +44,8 @@ class AccountsService:
         self._outbox = outbox
         self._db = backends.db
         self._cache = backends.cache
+        self._accounts = backends.repos.accounts
+        self._keys = backends.repos.keys
         self._hasher = hasher or PasswordHasher()
         self._celebrities: set[int] = set()
         settings = backends.settings
@@ -80,12 +59,9 @@ class AccountsService:
 
     async def start(self) -> None:
         await self._unknown_login_hash()
-        threshold = self._b.settings.celebrity_threshold
-        for shard in self._db.shards:
-            rows = await shard.fetch_all(
-                "SELECT id FROM accounts WHERE followers_count >= ?", (threshold,)
-            )
-            self._celebrities.update(r["id"] for r in rows)
+        self._celebrities.update(
+            await self._accounts.ids_with_followers_at_least(self._b.settings.celebrity_threshold)
+        )
 
     # -- registration and credentials ------------------------------------------------
 
@@ -139,12 +115,7 @@ class AccountsService:
             await self._directory_release("username", username.lower())
             raise validation_error("email", "ERR_TAKEN", "is already taken")
         display = display_name.strip()[:MAX_DISPLAY_NAME]
-        await self._db.for_id(account_id).execute(
-            "INSERT INTO accounts (id, username, username_lower, display_name, display_name_lower,"
-            " email, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (account_id, username, username.lower(), display, display.lower(), email,
-             password_hash, now_ms()),
-        )
+        await self._accounts.insert(NewAccount(account_id, username, email, password_hash, display, now_ms()))
         account = await self.get(account_id)
         assert account is not None
         return account
@@ -159,55 +130,40 @@ class AccountsService:
         ``register``, but one transaction per shard instead of one per row.
         Taken or invalid names are skipped.
         """
-        rows: dict[int, list[tuple[object, ...]]] = {}
-        keys: dict[int, list[tuple[str, str, int]]] = {}
+        pending: list[NewAccount] = []
+        claims: list[tuple[KeyKind, str, int]] = []
         seen: set[str] = set()
-        created: list[int] = []
         for username, email, display in people:
             email = email.strip().lower()
             if not USERNAME_RE.match(username) or not EMAIL_RE.match(email):
                 continue
             if username.lower() in seen or email in seen:
                 continue
-            if await self._directory_get("username", username.lower()) is not None:
-                continue
             seen.update((username.lower(), email))
             account_id = self._b.ids.next_id(self._db.shard_map.logical_for_key(secrets.randbits(62)))
-            created.append(account_id)
             display = display.strip()[:MAX_DISPLAY_NAME]
-            rows.setdefault(self._db.shard_map.physical_for_id(account_id), []).append(
-                (account_id, username, username.lower(), display, display.lower(), email,
-                 password_hash, now_ms())
-            )
-            for kind, key in (("username", username.lower()), ("email", email)):
-                keys.setdefault(self._db.shard_map.physical_for_key(f"{kind}:{key}"), []).append(
-                    (kind, key, account_id)
-                )
-        await execute_per_shard(
-            self._db,
-            "INSERT INTO account_directory (kind, key, account_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-            keys,
-        )
-        await execute_per_shard(
-            self._db,
-            "INSERT INTO accounts (id, username, username_lower, display_name, display_name_lower,"
-            " email, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
-        found = await self.get_many(created)
-        return [found[i] for i in created if i in found]
+            pending.append(NewAccount(account_id, username, email, password_hash, display, now_ms()))
+            claims += [("username", username.lower(), account_id), ("email", email, account_id)]
+        # As in ``register``: the keys first, and an account only where both are its own
+        # (a key someone else holds - in this process or another - skips the account).
+        held = await self._keys.claim_many(claims)
+        accepted: list[NewAccount] = []
+        for account in pending:
+            keys: tuple[tuple[KeyKind, str], ...] = (("username", account.username.lower()), ("email", account.email))
+            if all(k in held for k in keys):
+                accepted.append(account)
+            else:
+                for kind, key in keys:
+                    if (kind, key) in held:
+                        await self._directory_release(kind, key)
+        await self._accounts.insert_many(accepted)
+        found = await self.get_many([a.id for a in accepted])
+        return [found[a.id] for a in accepted if a.id in found]
 
     async def recount(self) -> None:
         """Recompute every account's follow and status counters from the stored rows
         (after a bulk import), and the set of celebrities."""
-        for shard in self._db.shards:
-            async with shard.transaction() as tx:
-                await tx.execute(
-                    "UPDATE accounts SET"
-                    " following_count = (SELECT COUNT(*) FROM following f WHERE f.account_id = accounts.id),"
-                    " followers_count = (SELECT COUNT(*) FROM followers f WHERE f.account_id = accounts.id),"
-                    " statuses_count = (SELECT COUNT(*) FROM statuses s WHERE s.account_id = accounts.id)"
-                )
+        await self._accounts.recount()
         self._celebrities.clear()
         await self.start()
 
@@ -222,17 +178,13 @@ class AccountsService:
         if wait is not None:
             raise RateLimited(headers={"Retry-After": str(max(1, math.ceil(wait)))})
         account_id = await self._directory_get("email" if "@" in login else "username", login)
-        row = None
-        if account_id is not None:
-            row = await self._db.for_id(account_id).fetch_one(
-                "SELECT password_hash FROM accounts WHERE id = ?", (account_id,)
-            )
-        stored = row["password_hash"] if row is not None else await self._unknown_login_hash()
+        known = None if account_id is None else await self._accounts.password_hash(account_id)
+        stored = known if known is not None else await self._unknown_login_hash()
         try:
             await asyncio.to_thread(self._hasher.verify, stored, password)
         except (VerificationError, InvalidHashError):
             return None
-        if row is None or account_id is None:
+        if known is None or account_id is None:
             return None  # the password matched the stand-in hash: still nobody
         self.login_throttle.succeeded(login)
         return await self.get(account_id)
@@ -257,14 +209,7 @@ class AccountsService:
 
     async def get_many(self, ids: Iterable[int]) -> dict[int, Account]:
         """Accounts by id, cache-aside; misses are batched into one query per shard."""
-        return await get_by_ids(self._cache, "a", ids, self._db.shard_map, self._load)
-
-    async def _load(self, physical: int, ids: list[int]) -> dict[int, Account]:
-        marks = ",".join("?" * len(ids))
-        rows = await self._db.shards[physical].fetch_all(
-            f"SELECT {_COLUMNS} FROM accounts WHERE id IN ({marks})", ids
-        )
-        return {row["id"]: _to_account(row) for row in rows}
+        return await get_by_ids(self._cache, "a", ids, self._db.shard_map, self._accounts.load_shard)
 
     async def lookup(self, username: str) -> Account:
         name = username.strip().lstrip("@").split("@", 1)[0].lower()
@@ -279,39 +224,18 @@ class AccountsService:
         prefix = query.strip().lstrip("@").split("@", 1)[0].lower()
         if not prefix:
             return []
-        upper = prefix + "\U0010ffff"
         scores: dict[int, tuple[int, int]] = {}
-        for shard in self._db.shards:
-            rows = await shard.fetch_all(
-                "SELECT id, username_lower, followers_count FROM accounts"
-                " WHERE username_lower >= ? AND username_lower < ? LIMIT ?",
-                (prefix, upper, limit + offset),
-            )
-            rows += await shard.fetch_all(
-                "SELECT id, username_lower, followers_count FROM accounts"
-                " WHERE display_name_lower >= ? AND display_name_lower < ? LIMIT ?",
-                (prefix, upper, limit + offset),
-            )
-            for row in rows:
-                exact = 0 if row["username_lower"] == prefix else 1
-                scores[row["id"]] = (exact, -row["followers_count"])
+        for match in await self._accounts.prefix_matches(prefix, limit + offset):
+            scores[match.id] = (0 if match.username_lower == prefix else 1, -match.followers_count)
         ranked = sorted(scores, key=lambda i: (*scores[i], i))[offset : offset + limit]
         accounts = await self.get_many(ranked)
         return [accounts[i] for i in ranked if i in accounts]
 
     async def count(self) -> int:
-        total = 0
-        for shard in self._db.shards:
-            row = await shard.fetch_one("SELECT COUNT(*) AS n FROM accounts")
-            total += int(row["n"]) if row else 0
-        return total
+        return await self._accounts.count()
 
     async def list_all(self) -> list[Account]:
-        out: list[Account] = []
-        for shard in self._db.shards:
-            rows = await shard.fetch_all(f"SELECT {_COLUMNS} FROM accounts ORDER BY id")
-            out.extend(_to_account(r) for r in rows)
-        return sorted(out, key=lambda a: a.id)
+        return await self._accounts.list_all()
 
     # -- writes ----------------------------------------------------------------------
 
@@ -320,32 +244,16 @@ class AccountsService:
         locked: bool | None = None, bot: bool | None = None, indexable: bool | None = None,
     ) -> Account:
         refuse_nul_in(display_name=display_name, note=note)
-        sets: list[str] = []
-        params: list[Any] = []
-        if display_name is not None:
-            if len(display_name) > MAX_DISPLAY_NAME:
-                raise validation_error("display_name", "ERR_TOO_LONG", f"is too long (maximum is {MAX_DISPLAY_NAME} characters)")
-            sets += ["display_name = ?", "display_name_lower = ?"]
-            params += [display_name, display_name.lower()]
-        if note is not None:
-            if len(note) > MAX_NOTE:
-                raise validation_error("note", "ERR_TOO_LONG", f"is too long (maximum is {MAX_NOTE} characters)")
-            sets.append("note = ?")
-            params.append(note)
-        if locked is not None:
-            sets.append("locked = ?")
-            params.append(int(locked))
-        if bot is not None:
-            sets.append("bot = ?")
-            params.append(int(bot))
+        if display_name is not None and len(display_name) > MAX_DISPLAY_NAME:
+            raise validation_error("display_name", "ERR_TOO_LONG", f"is too long (maximum is {MAX_DISPLAY_NAME} characters)")
+        if note is not None and len(note) > MAX_NOTE:
+            raise validation_error("note", "ERR_TOO_LONG", f"is too long (maximum is {MAX_NOTE} characters)")
         rescope = indexable is not None and indexable != await self.is_indexable(account_id)
-        if rescope:
-            sets.append("indexable = ?")
-            params.append(int(bool(indexable)))
-        if sets:
+        change = ProfileChange(display_name, note, locked, bot, bool(indexable) if rescope else None)
+        if not change.is_empty():
             shard = self._db.for_id(account_id)
             async with shard.transaction() as tx:
-                await tx.execute(f"UPDATE accounts SET {', '.join(sets)} WHERE id = ?", (*params, account_id))
+                await self._accounts.update_profile(tx, account_id, change)
                 if rescope:
                     # The search index marks which public statuses anyone may find; the
                     # indexer re-marks this account's statuses from the log.
@@ -358,23 +266,18 @@ class AccountsService:
     async def is_indexable(self, account_id: int) -> bool:
         """Read from the database, not the cache: the indexer must not mark statuses from
         a stale copy (the event that follows a change re-marks them anyway)."""
-        row = await self._db.for_id(account_id).fetch_one("SELECT indexable FROM accounts WHERE id = ?", (account_id,))
-        return row is not None and bool(row["indexable"])
+        return await self._accounts.is_indexable(account_id)
 
     async def bump_in(
-        self, tx: Executor, account_id: int, counter: str, delta: int, *, last_status: bool = False
+        self, tx: Tx, account_id: int, counter: str, delta: int, *, last_status: bool = False
     ) -> None:
         """Change a counter inside the caller's transaction (same shard as ``account_id``),
         so the counter commits together with the row it counts. Call
         ``counters_changed`` after the commit."""
         if counter not in _COUNTERS:
             raise ValueError(counter)
-        extra = ", last_status_at = ?" if last_status else ""
-        params: tuple[Any, ...] = (delta, delta)
-        params += (now_ms(), account_id) if last_status else (account_id,)
-        await tx.execute(
-            f"UPDATE accounts SET {add_clamped(counter)}{extra} WHERE id = ?",
-            params,
+        await self._accounts.add_to_counter(
+            tx, account_id, cast(Counter, counter), delta, last_status_at_ms=now_ms() if last_status else None
         )
 
     async def counters_changed(self, account_id: int, *, followers: bool = False) -> None:
@@ -414,36 +317,24 @@ class AccountsService:
         account = await self.require(account_id)
         await self._directory_release("username", account.username.lower())
         await self._directory_release("email", account.email)
-        for shard in self._db.shards:
-            rows = await shard.fetch_all("SELECT token FROM tokens WHERE account_id = ?", (account_id,))
-            await shard.execute("DELETE FROM tokens WHERE account_id = ?", (account_id,))
-            await self._cache.delete(*(f"t:{r['token']}" for r in rows))
-        await self._db.for_id(account_id).execute("DELETE FROM accounts WHERE id = ?", (account_id,))
+        revoked = await self._b.repos.oauth.delete_tokens_of(account_id)
+        await self._cache.delete(*(f"t:{token}" for token in revoked))
+        await self._accounts.delete(account_id)
         await self._cache.delete_records("a", account_id)
         self._celebrities.discard(account_id)
         return account
 
     # -- the key directory -----------------------------------------------------------
 
-    async def _directory_get(self, kind: str, key: str) -> int | None:
+    async def _directory_get(self, kind: KeyKind, key: str) -> int | None:
         return await get_or_load(self._cache, f"d:{kind}:{key}", lambda: self._directory_load(kind, key))
 
-    async def _directory_load(self, kind: str, key: str) -> int | None:
-        row = await self._db.for_key(f"{kind}:{key}").fetch_one(
-            "SELECT account_id FROM account_directory WHERE kind = ? AND key = ?", (kind, key)
-        )
-        return None if row is None else int(row["account_id"])
+    async def _directory_load(self, kind: KeyKind, key: str) -> int | None:
+        return await self._keys.lookup(kind, key)
 
-    async def _directory_claim(self, kind: str, key: str, account_id: int) -> bool:
-        changed = await self._db.for_key(f"{kind}:{key}").execute(
-            "INSERT INTO account_directory (kind, key, account_id) VALUES (?, ?, ?)"
-            " ON CONFLICT DO NOTHING",
-            (kind, key, account_id),
-        )
-        return changed == 1
+    async def _directory_claim(self, kind: KeyKind, key: str, account_id: int) -> bool:
+        return await self._keys.claim(kind, key, account_id)
 
-    async def _directory_release(self, kind: str, key: str) -> None:
-        await self._db.for_key(f"{kind}:{key}").execute(
-            "DELETE FROM account_directory WHERE kind = ? AND key = ?", (kind, key)
-        )
+    async def _directory_release(self, kind: KeyKind, key: str) -> None:
+        await self._keys.release(kind, key)
         await self._cache.delete(f"d:{kind}:{key}")

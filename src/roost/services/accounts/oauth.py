@@ -11,7 +11,7 @@ from roost.domain.ids import now_ms
 from roost.domain.redirect_uris import redirect_uri_problem
 from roost.domain.scopes import InvalidScope, expand, is_subset, parse_scopes
 from roost.errors import BadRequest, Forbidden, Unauthorized, Unprocessable
-from roost.ports.database import Row
+from roost.ports.accounts import AuthorizationCode
 from roost.services.accounts.accounts import AccountsService
 from roost.services.cache_aside import get_or_load
 from roost.services.context import Backends
@@ -29,24 +29,13 @@ class OAuthError(BadRequest):
         self.status_code = status
 
 
-def _to_app(row: Row) -> Application:
-    return Application(
-        id=row["id"],
-        name=row["name"],
-        website=row["website"],
-        redirect_uris=tuple(row["redirect_uris"].split("\n")),
-        scopes=tuple(row["scopes"].split()),
-        client_id=row["client_id"],
-        client_secret=row["client_secret"],
-    )
-
-
 class OAuthService:
     def __init__(self, backends: Backends, accounts: AccountsService) -> None:
         self._b = backends
         self._db = backends.db
         self._cache = backends.cache
         self._accounts = accounts
+        self._store = backends.repos.oauth
 
     # -- applications ----------------------------------------------------------------
 
@@ -78,31 +67,14 @@ class OAuthService:
             client_id=secrets.token_urlsafe(32),
             client_secret=secrets.token_urlsafe(32),
         )
-        await self._db.for_key(app.client_id).execute(
-            "INSERT INTO applications (client_id, id, name, website, redirect_uris, scopes,"
-            " client_secret, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (app.client_id, app.id, app.name, app.website, "\n".join(app.redirect_uris),
-             " ".join(app.scopes), app.client_secret, now_ms()),
-        )
-        await self._db.for_id(app.id).execute(
-            "INSERT INTO application_ids (id, client_id) VALUES (?, ?)", (app.id, app.client_id)
-        )
+        await self._store.insert_app(app, now_ms())
         return app
 
     async def app_by_client_id(self, client_id: str) -> Application | None:
-        row = await self._db.for_key(client_id).fetch_one(
-            "SELECT * FROM applications WHERE client_id = ?", (client_id,)
-        )
-        return None if row is None else _to_app(row)
+        return await self._store.app_by_client_id(client_id)
 
     async def app_by_id(self, app_id: int) -> Application | None:
-        return await get_or_load(self._cache, f"app:{app_id}", lambda: self._load_app_by_id(app_id))
-
-    async def _load_app_by_id(self, app_id: int) -> Application | None:
-        row = await self._db.for_id(app_id).fetch_one(
-            "SELECT client_id FROM application_ids WHERE id = ?", (app_id,)
-        )
-        return None if row is None else await self.app_by_client_id(row["client_id"])
+        return await get_or_load(self._cache, f"app:{app_id}", lambda: self._store.app_by_id(app_id))
 
     async def authenticate_client(self, client_id: str | None, client_secret: str | None) -> Application:
         app = await self.app_by_client_id(client_id) if client_id else None
@@ -134,11 +106,7 @@ class OAuthService:
             scopes=scopes,
             created_at_ms=now_ms(),
         )
-        await self._db.for_key(token.token).execute(
-            "INSERT INTO tokens (token, application_id, account_id, scopes, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (token.token, app.id, account_id, " ".join(scopes), token.created_at_ms),
-        )
+        await self._store.insert_token(token)
         return token
 
     async def granted_scopes(self, app: Application, token: str) -> tuple[str, ...]:
@@ -148,12 +116,10 @@ class OAuthService:
         token was allowed. (Mastodon gives it the app's registered scopes instead, so there
         an app token asked for ``write:accounts`` alone yields a ``read write`` user token.)
         """
-        row = await self._db.for_key(token).fetch_one(
-            "SELECT scopes FROM tokens WHERE token = ? AND application_id = ?", (token, app.id)
-        )
-        if row is None:
+        found = await self._store.token(token)
+        if found is None or found.application_id != app.id:
             raise Unauthorized()
-        return tuple(row["scopes"].split())
+        return found.scopes
 
     async def password_grant(self, app: Application, login: str, password: str, scope: str | None) -> Token:
         scopes = self._requested_scopes(app, scope)
@@ -184,13 +150,10 @@ class OAuthService:
             if problem is not None:
                 raise OAuthError("invalid_request", problem)
         code = secrets.token_urlsafe(32)
-        await self._db.for_key(code).execute(
-            "INSERT INTO authorization_codes (code, application_id, account_id, scopes,"
-            " redirect_uri, expires_at, code_challenge, code_challenge_method)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (code, app.id, account_id, " ".join(scopes), redirect_uri, now_ms() + CODE_LIFETIME_MS,
-             code_challenge or None, method),
-        )
+        await self._store.insert_code(AuthorizationCode(
+            code, app.id, account_id, scopes, redirect_uri, now_ms() + CODE_LIFETIME_MS,
+            code_challenge or None, method,
+        ))
         return code
 
     async def authorization_code_grant(
@@ -201,35 +164,33 @@ class OAuthService:
             "The provided authorization grant is invalid, expired, revoked, does not match the"
             " redirection URI used in the authorization request, or was issued to another client.",
         )
-        shard = self._db.for_key(code)
-        row = await shard.fetch_one("SELECT * FROM authorization_codes WHERE code = ?", (code,))
-        if row is None or row["application_id"] != app.id or row["expires_at"] < now_ms():
+        row = await self._store.code(code)
+        if row is None or row.application_id != app.id or row.expires_at_ms < now_ms():
             raise invalid
-        if redirect_uri is not None and redirect_uri != row["redirect_uri"]:
+        if redirect_uri is not None and redirect_uri != row.redirect_uri:
             raise invalid
         # PKCE as Doorkeeper checks it: a code issued against a challenge needs the verifier
         # (missing: invalid_request); a verifier for a code issued without one is refused too,
         # as is a wrong one (invalid_grant). A failed check leaves the code usable.
-        challenge = row["code_challenge"]
+        challenge = row.code_challenge
         if challenge and not code_verifier:
             raise OAuthError("invalid_request", "The request is missing a required parameter: code_verifier.")
         if code_verifier and (
-            not challenge or not pkce.verifier_matches(code_verifier, challenge, row["code_challenge_method"])
+            not challenge or not pkce.verifier_matches(code_verifier, challenge, row.code_challenge_method or "plain")
         ):
             raise invalid
         # Codes are single-use: whoever deletes the row wins.
-        if await shard.execute("DELETE FROM authorization_codes WHERE code = ?", (code,)) != 1:
+        if not await self._store.consume_code(code):
             raise invalid
-        return await self.issue(app, row["account_id"], tuple(row["scopes"].split()))
+        return await self.issue(app, row.account_id, row.scopes)
 
     async def revoke(self, app: Application, token: str) -> None:
-        shard = self._db.for_key(token)
-        row = await shard.fetch_one("SELECT application_id FROM tokens WHERE token = ?", (token,))
-        if row is None:
+        found = await self._store.token(token)
+        if found is None:
             return  # RFC 7009: revoking an unknown token succeeds
-        if row["application_id"] != app.id:
+        if found.application_id != app.id:
             raise Forbidden("You are not authorized to revoke this token")
-        await shard.execute("DELETE FROM tokens WHERE token = ?", (token,))
+        await self._store.delete_token(token)
         await self._cache.delete(f"t:{token}")
 
     async def identify(self, token: str) -> Identity:
@@ -237,19 +198,17 @@ class OAuthService:
         return await get_or_load(self._cache, f"t:{token}", lambda: self._load_identity(token))
 
     async def _load_identity(self, token: str) -> Identity:
-        row = await self._db.for_key(token).fetch_one(
-            "SELECT application_id, account_id, scopes FROM tokens WHERE token = ?", (token,)
-        )
-        if row is None:
+        found = await self._store.token(token)
+        if found is None:
             raise Unauthorized()
-        account_id = row["account_id"]
+        account_id = found.account_id
         if account_id is not None and await self._accounts.get(account_id) is None:
             raise Unauthorized()
         return Identity(
             token=token,
             account_id=account_id,
-            application_id=row["application_id"],
-            scopes=expand(tuple(row["scopes"].split())),
+            application_id=found.application_id,
+            scopes=expand(found.scopes),
         )
 
 

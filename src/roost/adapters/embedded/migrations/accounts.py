@@ -1,4 +1,4 @@
-"""Tables owned by the accounts service (accounts, the key directory, follows, OAuth)."""
+"""Tables of the accounts area (accounts, the key directory, follows, follow requests, OAuth), SQLite DDL."""
 
 from roost.ports.database import Migration
 
