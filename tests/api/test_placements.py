@@ -85,7 +85,7 @@ def test_geo_puts_an_account_on_its_regions_node_and_finds_it(tmp_path: Path) ->
     for name, account_id in placed.items():
         nodes = stored_on(data, account_id)
         assert len(nodes) == 1 and nodes[0] in expected[name], (name, nodes)
-    assert 512 <= shard_of(placed["anna"]) < 768 and 768 <= shard_of(placed["bert"])
+    assert 512 <= shard_of(placed["anna"]) < 768 and shard_of(placed["bert"]) >= 768
 
 
 def test_geo_refuses_an_unknown_region_and_stores_nothing(tmp_path: Path) -> None:
@@ -129,7 +129,7 @@ def test_directory_places_by_its_table_and_finds_a_moved_shard_at_its_new_node(t
         assert stored_on(data, account_id) in ([0], [3])
 
     # Move one account's logical shard from node 3 to node 1: copy its rows, then flip the table.
-    name, account_id = next((n, i) for n, i in placed.items() if stored_on(data, i) == [3])
+    account_id = next(i for i in placed.values() if stored_on(data, i) == [3])
     logical = shard_of(account_id)
     source, target = (data / SHARDS_DIR / shard_file_name(n) for n in (3, 1))
     with sqlite3.connect(target) as db:
