@@ -121,6 +121,19 @@ class Settings:
     # (roost up). When processes are one of several (roost serve --target), they only
     # check that the schema is current and refuse to start otherwise: run roost migrate.
     migrate_on_start: bool = True
+    # Sharding placement (issue #9): how a new account's logical shard is chosen and where
+    # logical shards live (roost/domain/placements.py). hash (the default) | range | directory | geo.
+    placement: str = "hash"
+    # range: lower bounds of every range after the first, ascending ("h,p": three ranges).
+    placement_ranges: str = ""
+    # range: what is ranged, the lowercased username or the account's numeric key (username | key).
+    placement_range_by: str = "username"
+    # geo: each region's logical shards, "eu:0-511,us:512-1023".
+    placement_regions: str = ""
+    # geo: the region of an account registered without one (empty: the first region listed).
+    placement_default_region: str = ""
+    # directory: the logical -> physical table's JSON file (empty: shard-directory.json in data_dir).
+    placement_directory: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

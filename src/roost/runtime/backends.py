@@ -8,8 +8,8 @@ from roost.adapters.embedded.migrations import ALL as EMBEDDED_MIGRATIONS
 from roost.adapters.embedded.readiness import ProbeTarget, StorageReadiness
 from roost.adapters.embedded.repositories import open_repositories
 from roost.domain.ids import IdGenerator
-from roost.domain.shards import ShardMap
 from roost.failpoints import Failpoints
+from roost.runtime.placement import open_placement
 from roost.services.context import Backends
 from roost.settings import Settings
 
@@ -20,14 +20,16 @@ MIGRATIONS = EMBEDDED_MIGRATIONS
 def check_data_dir(settings: Settings) -> str:
     """Verify (or set up) the data directory before anything opens a file in it.
     Raises StorageIntegrityError when roost must not start on it."""
-    return open_data_dir(settings.data_dir, settings.logical_shards, settings.physical_shards)
+    problem = open_data_dir(settings.data_dir, settings.logical_shards, settings.physical_shards)
+    open_placement(settings)  # a bad placement setting or table refuses the start here too
+    return problem
 
 
 def open_embedded(settings: Settings) -> Backends:
     data = settings.data_dir
     check_data_dir(settings)
-    shard_map = ShardMap(settings.logical_shards, settings.physical_shards)
-    db = SqliteDatabase(data / SHARDS_DIR, shard_map)
+    placement = open_placement(settings)
+    db = SqliteDatabase(data / SHARDS_DIR, placement.shard_map)
     return Backends(
         settings=settings,
         db=db,
@@ -39,6 +41,7 @@ def open_embedded(settings: Settings) -> Backends:
         repos=open_repositories(db),
         ids=IdGenerator(),
         failpoints=Failpoints(settings.failpoints),
+        placement=placement,
     )
 
 

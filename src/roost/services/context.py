@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from roost.domain.ids import IdGenerator
+from roost.domain.placements import Placement
 from roost.failpoints import Failpoints
 from roost.ports import Cache, Log, Repositories, ShardedDatabase, TimelineStore
 from roost.settings import Settings
@@ -20,3 +21,5 @@ class Backends:
     repos: Repositories
     ids: IdGenerator = field(default_factory=IdGenerator)
     failpoints: Failpoints = field(default_factory=Failpoints)
+    # How new accounts are placed on shards (None: hash over db.shard_map, the default).
+    placement: Placement | None = None

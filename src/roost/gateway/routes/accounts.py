@@ -19,6 +19,8 @@ ID = Param("id", "id", where="path", required=True)
     Param("username", where="body", required=True), Param("email", where="body", required=True),
     Param("password", where="body", required=True), Param("agreement", "boolean", where="body", required=True),
     Param("locale", where="body", required=True), Param("reason", where="body"),
+    Param("region", where="body", description="roost's own: where the account's data lives, under the"
+          " geo placement (one of ROOST_PLACEMENT_REGIONS; omitted: the default region)"),
 ))
 async def register(call: Call) -> Response:
     p = call.params
@@ -36,7 +38,8 @@ async def register(call: Call) -> Response:
         raise Unauthorized()
     scopes = await oauth.granted_scopes(app, call.identity.token)
     account = await call.services.need("accounts").register(
-        p.required_str("username"), p.required_str("email"), p.required_str("password")
+        p.required_str("username"), p.required_str("email"), p.required_str("password"),
+        region=(p.string("region") or "").strip() or None,
     )
     issued = await oauth.issue(app, account.id, scopes)
     return call.json(call.serializer.token(issued))

@@ -15,6 +15,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from roost.domain.content import USERNAME_RE
 from roost.domain.entities import Account
 from roost.domain.ids import now_ms
+from roost.domain.placements import HashPlacement, Placement, PlacementRequest, UnknownRegion
 from roost.domain.usernames import is_reserved
 from roost.errors import NotFound, RateLimited, Unprocessable
 from roost.ports.accounts import Counter, KeyKind, NewAccount, ProfileChange
@@ -39,7 +40,8 @@ def validation_error(field: str, code: str, description: str) -> Unprocessable:
 
 
 class AccountsService:
-    def __init__(self, backends: Backends, outbox: Outbox, hasher: PasswordHasher | None = None) -> None:
+    def __init__(self, backends: Backends, outbox: Outbox, hasher: PasswordHasher | None = None,
+                 placement: Placement | None = None) -> None:
         self._b = backends
         self._outbox = outbox
         self._db = backends.db
@@ -47,6 +49,7 @@ class AccountsService:
         self._accounts = backends.repos.accounts
         self._keys = backends.repos.keys
         self._hasher = hasher or PasswordHasher()
+        self._placement = placement or backends.placement or HashPlacement(self._db.shard_map)
         self._celebrities: set[int] = set()
         settings = backends.settings
         self.login_throttle = LoginThrottle(
@@ -78,6 +81,7 @@ class AccountsService:
         password_hash: str | None = None,
         display_name: str = "",
         allow_reserved: bool = False,
+        region: str | None = None,
     ) -> Account:
         """A new account. ``allow_reserved`` lets an operator (``roost accounts create
         --allow-reserved``) take a reserved name such as ``admin``; the API never does."""
@@ -103,9 +107,9 @@ class AccountsService:
             # Hashed only once the cheap checks pass: argon2 is the costly step.
             password_hash = await self.hash_password(password)
 
-        # Placement by hash: a random key spreads accounts evenly over logical shards,
-        # and the chosen shard is then carried in the id itself.
-        logical = self._db.shard_map.logical_for_key(secrets.randbits(62))
+        # Placement (hash of a random key by default; roost/domain/placements.py) picks the
+        # logical shard, which is then carried in the id itself.
+        logical = self._logical_for(PlacementRequest(username, secrets.randbits(62), region))
         account_id = self._b.ids.next_id(logical)
         # Claim the unique keys first: a concurrent registration of the same name
         # loses on the primary key, and no account row exists without its keys.
@@ -119,6 +123,13 @@ class AccountsService:
         account = await self.get(account_id)
         assert account is not None
         return account
+
+    def _logical_for(self, account: PlacementRequest) -> int:
+        """The new account's logical shard, by the configured placement (hash by default)."""
+        try:
+            return self._placement.logical_for(account)
+        except UnknownRegion as exc:
+            raise validation_error("region", "ERR_INCLUSION", f"is not one of {', '.join(exc.known)}") from None
 
     async def bulk_register(
         self, people: list[tuple[str, str, str]], password_hash: str
@@ -140,7 +151,7 @@ class AccountsService:
             if username.lower() in seen or email in seen:
                 continue
             seen.update((username.lower(), email))
-            account_id = self._b.ids.next_id(self._db.shard_map.logical_for_key(secrets.randbits(62)))
+            account_id = self._b.ids.next_id(self._logical_for(PlacementRequest(username, secrets.randbits(62))))
             display = display.strip()[:MAX_DISPLAY_NAME]
             pending.append(NewAccount(account_id, username, email, password_hash, display, now_ms()))
             claims += [("username", username.lower(), account_id), ("email", email, account_id)]
