@@ -101,6 +101,10 @@ class Settings:
     max_connections_per_ip: int = 512
     # Connections in all (also kept under the open-files limit).
     max_connections: int = 10_000
+    # Cache (issue #9): keep values in the in-process cache as bytes through their
+    # codecs, as a shared cache (Redis) does - for tests and for measuring the
+    # codec; off by default, since decoding on every hit only costs time in-process.
+    cache_encode: bool = False
     failpoints: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -8,12 +8,12 @@ the log -> return. Fanout, notifications and indexing consume that log.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from collections.abc import Set as AbstractSet
 from typing import Any
 
 from roost.domain.content import mentioned_usernames, render
-from roost.domain.entities import VISIBILITIES, Identity, Status
+from roost.domain.entities import VISIBILITIES, Identity, Status, ViewerFlags
 from roost.domain.ids import now_ms, shard_of
+from roost.domain.versions import stamp
 from roost.domain.visibility import can_view, needs_relationship
 from roost.errors import Forbidden, NotFound, Unprocessable
 from roost.ports.database import Row
@@ -160,23 +160,21 @@ class StatusesService:
             raise NotFound()
         return status
 
-    async def viewer_flags(
-        self, viewer_id: int, statuses: Sequence[Status]
-    ) -> tuple[AbstractSet[int], AbstractSet[int]]:
+    async def viewer_flags(self, viewer_id: int, statuses: Sequence[Status]) -> ViewerFlags:
         """Sets that tell, for each of ``statuses`` (a reblog by the status it wraps),
         whether the viewer favourited and reblogged it (they may hold other ids too).
 
         Served from a cached copy of everything the viewer has favourited and
-        reblogged: the same two objects until the viewer favourites or reblogs
-        again (a page memo relies on that), and no query for a timeline page.
-        Very active accounts fall back to one query about these statuses.
+        reblogged, versioned (a page memo compares versions), and no query for a
+        timeline page. Very active accounts fall back to one query about these
+        statuses (unversioned: never reused).
         """
         sets = await get_or_load(self._cache, f"vf:{viewer_id}", lambda: self._load_viewer_sets(viewer_id))
-        if sets is not _TOO_MANY:
-            return sets  # type: ignore[no-any-return]
+        if isinstance(sets, ViewerFlags):
+            return sets
         status_ids = [s.reblog_of_id or s.id for s in statuses]
         if not status_ids:
-            return frozenset(), frozenset()
+            return ViewerFlags(frozenset(), frozenset())
         shard = self._db.for_id(viewer_id)
         marks = ",".join("?" * len(status_ids))
         rows = await shard.fetch_all(
@@ -186,9 +184,11 @@ class StatusesService:
             f" WHERE account_id = ? AND reblog_of_id IN ({marks})",
             (viewer_id, *status_ids, viewer_id, *status_ids),
         )
-        return {r["id"] for r in rows if r["kind"] == 0}, {r["id"] for r in rows if r["kind"] == 1}
+        return ViewerFlags(
+            frozenset(r["id"] for r in rows if r["kind"] == 0), frozenset(r["id"] for r in rows if r["kind"] == 1)
+        )
 
-    async def _load_viewer_sets(self, viewer_id: int) -> Any:
+    async def _load_viewer_sets(self, viewer_id: int) -> ViewerFlags | str:
         shard = self._db.for_id(viewer_id)
         favourited = await shard.fetch_all(
             "SELECT status_id FROM account_favourites WHERE account_id = ? LIMIT ?",
@@ -200,10 +200,12 @@ class StatusesService:
         )
         if len(favourited) > VIEWER_SET_LIMIT or len(reblogged) > VIEWER_SET_LIMIT:
             return _TOO_MANY
-        return (
+        flags = ViewerFlags(
             frozenset(r["status_id"] for r in favourited),
             frozenset(r["reblog_of_id"] for r in reblogged),
         )
+        stamp(flags)
+        return flags
 
     async def favourited_ids(self, viewer_id: int, below: int | None, above: int | None, limit: int) -> list[int]:
         """Ids of statuses the viewer favourited, newest status first, within the bounds."""
