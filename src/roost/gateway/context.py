@@ -105,7 +105,7 @@ class Call:
             checked_after = now - serializer.render_ttl
             for s in statuses:
                 entry = memo.get(s.id)
-                if entry is not None and entry.made_from(s) and entry.checked_at >= checked_after:
+                if entry is not None and entry.status == s.version and entry.checked_at >= checked_after:
                     entries[s.id] = entry
                 else:
                     stale.append(s)

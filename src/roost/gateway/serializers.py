@@ -77,11 +77,12 @@ def flags_index(status: Status, flags: ViewerFlags | None) -> int:
     return 1 + (target in flags.favourited) + 2 * (target in flags.reblogged)
 
 
-def same_version(memo_version: int, record: Account | Status | None) -> bool:
-    """Whether a memo made from a record with ``memo_version`` holds for ``record``."""
+def memo_version(record: Account | Status | None) -> int:
+    """What a memo made from ``record`` keeps, to compare with ``version_of`` a current
+    record: an unversioned record (0) is kept as -1, which no record's version equals."""
     if record is None:
-        return memo_version == 0
-    return memo_version == record.version and memo_version != 0
+        return 0
+    return record.version or -1
 
 
 def version_of(record: Account | Status | None) -> int:
@@ -97,17 +98,14 @@ class RenderedStatus:
 
     def __init__(self, status: Status, author: Account, original: Status | None,
                  original_author: Account | None, head: bytes, checked_at: float) -> None:
-        self.status = status.version
-        self.author = author.version
-        self.original = version_of(original)
-        self.original_author = version_of(original_author)
+        # Compared with the current records' versions (see ``memo_version``).
+        self.status = memo_version(status)
+        self.author = memo_version(author)
+        self.original = memo_version(original)
+        self.original_author = memo_version(original_author)
         self.head = head
         self.reblog = original is not None
         self.checked_at = checked_at
-
-    def made_from(self, status: Status) -> bool:
-        """Whether this was rendered from ``status`` as it is now (its other records aside)."""
-        return self.status == status.version and self.status != 0
 
     def tail(self, flags: int) -> bytes:
         return TAILS[self.reblog][flags]
@@ -141,7 +139,7 @@ class Serializer:
 
     def account(self, account: Account) -> dict[str, Any]:
         memo = self._accounts.get(account.id)
-        if memo is not None and same_version(memo[0], account):
+        if memo is not None and memo[0] == account.version:
             return memo[1]
         url = f"{self.base_url}/@{account.username}"
         avatar = f"{self.base_url}/avatars/original/missing.png"
@@ -172,7 +170,7 @@ class Serializer:
             "emojis": [],
             "fields": [],
         }
-        remember(self._accounts, account.id, (account.version, data))
+        remember(self._accounts, account.id, (memo_version(account), data))
         return data
 
     def credential_account(self, account: Account, follow_requests_count: int = 0) -> dict[str, Any]:
@@ -241,9 +239,9 @@ class Serializer:
             if original is None or original_author is None:
                 return None
         entry = self.rendered_memo.get(status.id)
-        if (entry is not None and entry.made_from(status) and same_version(entry.author, author)
-                and same_version(entry.original, original)
-                and same_version(entry.original_author, original_author)):
+        if (entry is not None and entry.status == status.version and entry.author == author.version
+                and entry.original == version_of(original)
+                and entry.original_author == version_of(original_author)):
             entry.checked_at = now
             return entry
         head = self._status_prefix(status, accounts) + b',"account":' + self.account_json(author)
@@ -263,12 +261,12 @@ class Serializer:
         if not status.mention_ids:
             return False
         memo = self._status_bytes.get(status.id)
-        return memo is None or not same_version(memo[0], status)
+        return memo is None or memo[0] != status.version
 
     def _status_prefix(self, status: Status, accounts: dict[int, Account]) -> bytes:
         """The encoded status without its closing brace, author, reblog and viewer flags."""
         memo = self._status_bytes.get(status.id)
-        if memo is not None and same_version(memo[0], status):
+        if memo is not None and memo[0] == status.version:
             return memo[1]
         data = self._status_base(status)
         data["mentions"] = [
@@ -282,15 +280,15 @@ class Serializer:
             if a is not None
         ]
         encoded = orjson.dumps(data)[:-1]
-        remember(self._status_bytes, status.id, (status.version, encoded))
+        remember(self._status_bytes, status.id, (memo_version(status), encoded))
         return encoded
 
     def account_json(self, account: Account) -> bytes:
         memo = self._account_bytes.get(account.id)
-        if memo is not None and same_version(memo[0], account):
+        if memo is not None and memo[0] == account.version:
             return memo[1]
         encoded = orjson.dumps(self.account(account))
-        remember(self._account_bytes, account.id, (account.version, encoded))
+        remember(self._account_bytes, account.id, (memo_version(account), encoded))
         return encoded
 
     # -- the rest --------------------------------------------------------------------
