@@ -49,6 +49,12 @@ class Call:
         return self.identity.account_id
 
     @property
+    def user(self) -> Identity:
+        """The calling user's identity (the endpoint's auth rule guarantees there is one)."""
+        assert self.identity is not None and self.identity.account_id is not None
+        return self.identity
+
+    @property
     def base_url(self) -> str:
         return self.services.settings.base_url
 
@@ -86,7 +92,7 @@ class Call:
         """The viewer's favourited and reblogged sets (None for anonymous callers)."""
         if self.viewer_id is None or not statuses:
             return None
-        flags: ViewerFlags = await self.services.need("statuses").viewer_flags(self.viewer_id, statuses)
+        flags: ViewerFlags = await self.services.statuses_service.viewer_flags(self.viewer_id, statuses)
         return flags
 
     async def _render(self, statuses: list[Status], reuse_recent: bool, now: float) -> dict[int, RenderedStatus]:
@@ -115,14 +121,14 @@ class Call:
             originals: dict[int, Status] = {}
             originals_ids = [s.reblog_of_id for s in stale if s.reblog_of_id is not None]
             if originals_ids:
-                originals = await svc.need("statuses").get_many(originals_ids)
+                originals = await svc.statuses_service.get_many(originals_ids)
             both = (*stale, *originals.values())
             account_ids = {s.account_id for s in both}
             # Mentions are encoded once per status; only fetch them when that will happen.
             for s in both:
                 if serializer.needs_mentions(s):
                     account_ids.update(s.mention_ids)
-            accounts = await svc.need("accounts").get_many(account_ids)
+            accounts = await svc.accounts_service.get_many(account_ids)
             for s in stale:
                 rendered = serializer.render(s, accounts, originals, now)
                 if rendered is not None:
@@ -196,7 +202,7 @@ class Call:
         return rendered[0]
 
     async def accounts_json(self, ids: Sequence[int]) -> list[dict[str, Any]]:
-        found = await self.services.need("accounts").get_many(ids)
+        found = await self.services.accounts_service.get_many(ids)
         return [self.serializer.account(found[i]) for i in ids if i in found]
 
     def visibility_param(self, name: str = "visibility", default: str = "public") -> str:
