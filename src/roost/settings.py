@@ -116,6 +116,10 @@ class Settings:
     max_replica_lag_seconds: float = 5.0
     # How often each replica's replay position (and each primary's WAL position) is read.
     replica_check_interval_seconds: float = 0.5
+    # Cache (issue #9): keep values in the in-process cache as bytes through their
+    # codecs, as a shared cache (Redis) does - for tests and for measuring the
+    # codec; off by default, since decoding on every hit only costs time in-process.
+    cache_encode: bool = False
     failpoints: str = ""
     # Migrate the schema at start (under the migration lock): the one-process shape
     # (roost up). When processes are one of several (roost serve --target), they only

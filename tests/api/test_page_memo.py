@@ -16,10 +16,14 @@ import pytest
 from .harness import Server, User, running_server
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+@pytest.fixture(scope="module", params=["objects", "encoded"])
+def srv(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Server]:
     # A long render time: any staleness beyond what the memo validates would show.
-    with running_server(tmp_path_factory.mktemp("roost"), render_cache_seconds=600.0) as server:
+    # "encoded": the cache keeps bytes and hands back a new, equal copy on every
+    # read, as a cache in another process (Redis) does: the memo must still hit,
+    # by versions, and still see every change.
+    with running_server(tmp_path_factory.mktemp("roost"), render_cache_seconds=600.0,
+                        cache_encode=request.param == "encoded") as server:
         yield server
 
 
@@ -90,23 +94,40 @@ def test_pages_are_memoised_per_query(srv: Server, pair: tuple[User, User, dict[
         assert len(one) == 1 and len(home(srv, reader)) == 2
 
 
-def test_unit_memo_validates_identity_sets_and_time() -> None:
-    from roost.domain.entities import Status
+def test_unit_memo_validates_versions_not_identity_and_time() -> None:
+    import copy
+
+    from roost.domain.entities import Status, ViewerFlags
+    from roost.domain.versions import stamp
     from roost.gateway.page_memo import PageMemo
 
-    def status(i: int) -> Status:
-        return Status(id=i, account_id=1, text="t", content="<p>t</p>", visibility="public", created_at_ms=i)
+    def status(i: int, favourites: int = 0) -> Status:
+        record = Status(id=i, account_id=1, text="t", content="<p>t</p>", visibility="public",
+                        created_at_ms=i, favourites_count=favourites)
+        stamp(record)
+        return record
+
+    def flags(*favourited: int) -> ViewerFlags:
+        record = ViewerFlags(frozenset(favourited), frozenset())
+        stamp(record)
+        return record
 
     memo = PageMemo(max_pages=2)
-    page, fav, reb = [status(1), status(2)], frozenset({1}), frozenset[int]()
-    memo.put("k", page, fav, reb, b"[1,2]", valid_until=10.0)
-    assert memo.get("k", list(page), fav, reb, now=5.0) == b"[1,2]"
-    assert memo.get("k", page, frozenset({1}), reb, now=5.0) is None  # a new flag set, even if equal
-    assert memo.get("k", page[:1], fav, reb, now=5.0) is None
-    assert memo.get("k", page, fav, reb, now=10.5) is None  # past what its stalest status allows
-    memo.put("k2", page, None, None, b"a", 10.0)
-    memo.put("k3", page, None, None, b"b", 10.0)  # over capacity: the least recently put goes
-    assert memo.get("k", page, fav, reb, now=5.0) is None and len(memo) == 2
+    page, fav = [status(1), status(2)], flags(1)
+    memo.put("k", page, fav, b"[1,2]", valid_until=10.0)
+    # Equal but new objects, as a cache that decodes bytes hands back: still the same page.
+    assert memo.get("k", copy.deepcopy(page), copy.deepcopy(fav), now=5.0) == b"[1,2]"
+    assert memo.get("k", [status(1), status(2)], flags(1), now=5.0) == b"[1,2]"
+    assert memo.get("k", [status(1), status(2, favourites=1)], fav, now=5.0) is None  # a counter moved
+    assert memo.get("k", page, flags(1, 2), now=5.0) is None  # the viewer favourited something
+    assert memo.get("k", page[:1], fav, now=5.0) is None
+    assert memo.get("k", page, fav, now=10.5) is None  # past what its stalest status allows
+    unversioned = [Status(id=3, account_id=1, text="t", content="c")]
+    memo.put("u", unversioned, None, b"u", 10.0)  # nothing could tell it changed: not kept
+    assert memo.get("u", unversioned, None, now=5.0) is None
+    memo.put("k2", page, None, b"a", 10.0)
+    memo.put("k3", page, None, b"b", 10.0)  # over capacity: the least recently put goes
+    assert memo.get("k", page, fav, now=5.0) is None and len(memo) == 2
     off = PageMemo(max_pages=0)
-    off.put("k", page, fav, reb, b"x", 10.0)
-    assert off.get("k", page, fav, reb, now=1.0) is None
+    off.put("k", page, fav, b"x", 10.0)
+    assert off.get("k", page, fav, now=1.0) is None

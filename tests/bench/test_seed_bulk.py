@@ -20,7 +20,7 @@ PLAN = GraphParams(accounts=30, avg_follows=4, statuses=40, seed=3)
 async def built_timelines(data_dir: Path, ids: list[int]) -> list[int]:
     container = await start(Settings.from_env({}, data_dir=data_dir), ("timelines",))
     try:
-        store = container.need("backends").timelines
+        store = container.storage.timelines
         return [i for i in ids if await store.exists(home_key(i))]
     finally:
         await stop(container)
@@ -32,7 +32,7 @@ async def status_ids(data_dir: Path) -> tuple[list[int], list[int]]:
     try:
         originals: list[int] = []
         reblogs: list[int] = []
-        for shard in container.need("backends").db.shards:
+        for shard in container.storage.db.shards:
             for row in await shard.fetch_all("SELECT id, reblog_of_id FROM statuses"):
                 (originals if row["reblog_of_id"] is None else reblogs).append(row["id"])
         return originals, reblogs

@@ -81,7 +81,7 @@ class BulkSeeder:
         for consumer in consumers:
             await consumer.stop()
 
-        oauth = self._c.need("oauth")
+        oauth = self._c.oauth_service
         app: Application = await oauth.create_app("roost-bench", [OOB], SCOPES, None)
         stats["accounts"] = await self._register(app)
 
@@ -89,11 +89,11 @@ class BulkSeeder:
         degrees = InDegrees(params.accounts)
         stats["follows"] = await self._follow(sampler, degrees)
         stats["graph"] = degrees.shape()
-        await self._c.need("accounts").recount()
+        await self._c.accounts_service.recount()
 
         progress = Progress("statuses", params.statuses)
-        statuses = self._c.need("statuses")
-        interactions = self._c.need("interactions")
+        statuses = self._c.statuses_service
+        interactions = self._c.interactions_service
         reblogs = self._plan.reblog_schedule()
         reblogged = Progress("reblogs")
         for planned in self._plan.statuses():
@@ -125,7 +125,7 @@ class BulkSeeder:
             stats[f"drain_{consumer.group}"] = progress.finish()
 
         if self._opts.warm_timelines:
-            timelines = self._c.need("timelines")
+            timelines = self._c.timelines_service
             progress = Progress("home timelines", len(self._ids))
             for account_id in self._ids:
                 await timelines.rebuild_home(account_id)
@@ -165,8 +165,8 @@ class BulkSeeder:
         from roost.domain.scopes import expand
         from roost.errors import NotFound
 
-        accounts = self._c.need("accounts")
-        oauth = self._c.need("oauth")
+        accounts = self._c.accounts_service
+        oauth = self._c.oauth_service
         plan = self._plan
         params = plan.params
         # One password for every bench account, hashed once (see module docs).
@@ -194,7 +194,7 @@ class BulkSeeder:
         return progress.finish()
 
     async def _follow(self, sampler: ProbeSampler, degrees: InDegrees) -> dict[str, float]:
-        follows = self._c.need("follows")
+        follows = self._c.follows_service
         progress = Progress("follows")
         for batch in self._follow_batches(sampler, degrees):
             await follows.bulk_follow(batch)

@@ -23,6 +23,7 @@ class Account:
     last_status_at_ms: int | None = None
     email: str = ""
     indexable: bool = False  # public statuses searchable by anyone (opt-in, as in Mastodon)
+    version: int = 0  # see roost.domain.versions: moves whenever any other field does
 
 
 @dataclass(slots=True)
@@ -76,6 +77,16 @@ class Status:
     favourites_count: int = 0
     reblogs_count: int = 0
     replies_count: int = 0
+    version: int = 0  # see roost.domain.versions: moves whenever any other field does
+
+
+@dataclass(slots=True)
+class ViewerFlags:
+    """Every status a viewer favourited and reblogged (a reblog by its original)."""
+
+    favourited: frozenset[int]
+    reblogged: frozenset[int]
+    version: int = 0  # 0: not versioned (never reused by a memo)
 
 
 @dataclass(slots=True)

@@ -107,7 +107,7 @@ class Gateway:
             try:
                 token = _bearer(request)
                 if token is not None:
-                    identity = await container.need("oauth").identify(token)
+                    identity = await container.oauth_service.identify(token)
             except Unauthorized:
                 # Token guessing counts against the caller's unauthenticated limit.
                 self._rate_limit(endpoint, request, None)

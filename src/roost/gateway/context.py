@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Hashable, Iterable, Sequence
-from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +12,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from roost.domain.entities import Identity, Status
+from roost.domain.entities import Identity, Status, ViewerFlags
 from roost.domain.ids import parse_id
 from roost.domain.pagination import Page, clamp_limit
 from roost.errors import NotFound, Unprocessable
@@ -50,6 +49,12 @@ class Call:
         return self.identity.account_id
 
     @property
+    def user(self) -> Identity:
+        """The calling user's identity (the endpoint's auth rule guarantees there is one)."""
+        assert self.identity is not None and self.identity.account_id is not None
+        return self.identity
+
+    @property
     def base_url(self) -> str:
         return self.services.settings.base_url
 
@@ -83,15 +88,11 @@ class Call:
         )
         return json_response(items, headers=headers)
 
-    async def _viewer_flags(
-        self, statuses: list[Status]
-    ) -> tuple[AbstractSet[int], AbstractSet[int]] | tuple[None, None]:
+    async def _viewer_flags(self, statuses: list[Status]) -> ViewerFlags | None:
         """The viewer's favourited and reblogged sets (None for anonymous callers)."""
         if self.viewer_id is None or not statuses:
-            return None, None
-        flags: tuple[AbstractSet[int], AbstractSet[int]] = await self.services.need("statuses").viewer_flags(
-            self.viewer_id, statuses
-        )
+            return None
+        flags: ViewerFlags = await self.services.statuses_service.viewer_flags(self.viewer_id, statuses)
         return flags
 
     async def _render(self, statuses: list[Status], reuse_recent: bool, now: float) -> dict[int, RenderedStatus]:
@@ -110,7 +111,7 @@ class Call:
             checked_after = now - serializer.render_ttl
             for s in statuses:
                 entry = memo.get(s.id)
-                if entry is not None and entry.status is s and entry.checked_at >= checked_after:
+                if entry is not None and entry.status == s.version and entry.checked_at >= checked_after:
                     entries[s.id] = entry
                 else:
                     stale.append(s)
@@ -120,14 +121,14 @@ class Call:
             originals: dict[int, Status] = {}
             originals_ids = [s.reblog_of_id for s in stale if s.reblog_of_id is not None]
             if originals_ids:
-                originals = await svc.need("statuses").get_many(originals_ids)
+                originals = await svc.statuses_service.get_many(originals_ids)
             both = (*stale, *originals.values())
             account_ids = {s.account_id for s in both}
             # Mentions are encoded once per status; only fetch them when that will happen.
             for s in both:
                 if serializer.needs_mentions(s):
                     account_ids.update(s.mention_ids)
-            accounts = await svc.need("accounts").get_many(account_ids)
+            accounts = await svc.accounts_service.get_many(account_ids)
             for s in stale:
                 rendered = serializer.render(s, accounts, originals, now)
                 if rendered is not None:
@@ -140,9 +141,9 @@ class Call:
         """Each status as its encoded (head, tail), the tail carrying the viewer's flags."""
         statuses = list(statuses)
         entries = await self._render(statuses, reuse_recent, time.monotonic())
-        favourited, reblogged = await self._viewer_flags(statuses) if entries else (None, None)
+        flags = await self._viewer_flags(statuses) if entries else None
         return {
-            s.id: (entry.head, entry.tail(flags_index(s, favourited, reblogged)))
+            s.id: (entry.head, entry.tail(flags_index(s, flags)))
             for s in statuses
             if (entry := entries.get(s.id)) is not None
         }
@@ -164,10 +165,10 @@ class Call:
         that key is reused if none of its records changed (see ``PageMemo``)."""
         serializer = self.serializer
         now = time.monotonic()
-        favourited, reblogged = await self._viewer_flags(statuses)
+        flags = await self._viewer_flags(statuses)
         memo = page_key is not None and reuse_recent
         if memo:
-            body = serializer.pages.get(page_key, statuses, favourited, reblogged, now)
+            body = serializer.pages.get(page_key, statuses, flags, now)
             if body is not None:
                 return body
         entries = await self._render(statuses, reuse_recent, now)
@@ -180,7 +181,7 @@ class Call:
                 continue
             append(b",")
             append(entry.head)
-            append(entry.tail(flags_index(s, favourited, reblogged)))
+            append(entry.tail(flags_index(s, flags)))
             if entry.checked_at < checked_at:
                 checked_at = entry.checked_at
         if not pieces:
@@ -190,7 +191,7 @@ class Call:
         body = b"".join(pieces)
         if memo:
             # As stale as its stalest status may get: no more than a freshly spliced page.
-            serializer.pages.put(page_key, statuses, favourited, reblogged, body,
+            serializer.pages.put(page_key, statuses, flags, body,
                                  checked_at + serializer.render_ttl)
         return body
 
@@ -201,7 +202,7 @@ class Call:
         return rendered[0]
 
     async def accounts_json(self, ids: Sequence[int]) -> list[dict[str, Any]]:
-        found = await self.services.need("accounts").get_many(ids)
+        found = await self.services.accounts_service.get_many(ids)
         return [self.serializer.account(found[i]) for i in ids if i in found]
 
     def visibility_param(self, name: str = "visibility", default: str = "public") -> str:

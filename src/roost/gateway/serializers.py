@@ -1,21 +1,30 @@
 """Domain records -> Mastodon JSON entities.
 
 The parts of an entity that do not depend on the viewer are memoised per
-record object: cached records are replaced (never mutated) when they change,
-so an identity check tells whether the memo is still valid.
+record version (roost.domain.versions): a record's version moves with any
+change to it, so comparing versions tells whether the memo is still valid, even
+when the cache hands back a new copy decoded from bytes. Unversioned records
+(version 0) are never served from a memo.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Set as AbstractSet
 from typing import Any, TypeVar
 
 import orjson
 
 from roost import __version__
 from roost.domain.content import plain_note_to_html
-from roost.domain.entities import Account, Application, Notification, Relationship, Status, Token
+from roost.domain.entities import (
+    Account,
+    Application,
+    Notification,
+    Relationship,
+    Status,
+    Token,
+    ViewerFlags,
+)
 from roost.gateway.page_memo import PageMemo
 
 MEMO_LIMIT = 100_000
@@ -60,28 +69,40 @@ TAILS: tuple[tuple[bytes, ...], tuple[bytes, ...]] = tuple(  # type: ignore[assi
 )
 
 
-def flags_index(
-    status: Status, favourited: AbstractSet[int] | None, reblogged: AbstractSet[int] | None
-) -> int:
+def flags_index(status: Status, flags: ViewerFlags | None) -> int:
     """Which of ``TAILS`` a status gets (0: anonymous callers)."""
-    if favourited is None or reblogged is None:
+    if flags is None:
         return 0
     target = status.reblog_of_id or status.id
-    return 1 + (target in favourited) + 2 * (target in reblogged)
+    return 1 + (target in flags.favourited) + 2 * (target in flags.reblogged)
+
+
+def memo_version(record: Account | Status | None) -> int:
+    """What a memo made from ``record`` keeps, to compare with ``version_of`` a current
+    record: an unversioned record (0) is kept as -1, which no record's version equals."""
+    if record is None:
+        return 0
+    return record.version or -1
+
+
+def version_of(record: Account | Status | None) -> int:
+    return 0 if record is None else record.version
 
 
 class RenderedStatus:
     """A status encoded once, everything but its tail (see ``TAILS``), with the
-    records it was rendered from: it is valid while they are the current ones."""
+    versions of the records it was rendered from: it is valid while they are the
+    current ones."""
 
     __slots__ = ("author", "checked_at", "head", "original", "original_author", "reblog", "status")
 
     def __init__(self, status: Status, author: Account, original: Status | None,
                  original_author: Account | None, head: bytes, checked_at: float) -> None:
-        self.status = status
-        self.author = author
-        self.original = original
-        self.original_author = original_author
+        # Compared with the current records' versions (see ``memo_version``).
+        self.status = memo_version(status)
+        self.author = memo_version(author)
+        self.original = memo_version(original)
+        self.original_author = memo_version(original_author)
         self.head = head
         self.reblog = original is not None
         self.checked_at = checked_at
@@ -108,16 +129,17 @@ class Serializer:
         self.base_url = base_url
         self.render_ttl = render_ttl
         self.pages = PageMemo(memo_pages if render_ttl > 0 else 0)
-        self._accounts: dict[int, tuple[Account, dict[str, Any]]] = {}
-        self._status_bytes: dict[int, tuple[Status, bytes]] = {}
-        self._account_bytes: dict[int, tuple[Account, bytes]] = {}
+        # id -> (version, what was made from that version)
+        self._accounts: dict[int, tuple[int, dict[str, Any]]] = {}
+        self._status_bytes: dict[int, tuple[int, bytes]] = {}
+        self._account_bytes: dict[int, tuple[int, bytes]] = {}
         self.rendered_memo: dict[int, RenderedStatus] = {}
 
     # -- accounts --------------------------------------------------------------------
 
     def account(self, account: Account) -> dict[str, Any]:
         memo = self._accounts.get(account.id)
-        if memo is not None and memo[0] is account:
+        if memo is not None and memo[0] == account.version:
             return memo[1]
         url = f"{self.base_url}/@{account.username}"
         avatar = f"{self.base_url}/avatars/original/missing.png"
@@ -148,7 +170,7 @@ class Serializer:
             "emojis": [],
             "fields": [],
         }
-        remember(self._accounts, account.id, (account, data))
+        remember(self._accounts, account.id, (memo_version(account), data))
         return data
 
     def credential_account(self, account: Account, follow_requests_count: int = 0) -> dict[str, Any]:
@@ -217,8 +239,9 @@ class Serializer:
             if original is None or original_author is None:
                 return None
         entry = self.rendered_memo.get(status.id)
-        if (entry is not None and entry.status is status and entry.author is author
-                and entry.original is original and entry.original_author is original_author):
+        if (entry is not None and entry.status == status.version and entry.author == author.version
+                and entry.original == version_of(original)
+                and entry.original_author == version_of(original_author)):
             entry.checked_at = now
             return entry
         head = self._status_prefix(status, accounts) + b',"account":' + self.account_json(author)
@@ -238,12 +261,12 @@ class Serializer:
         if not status.mention_ids:
             return False
         memo = self._status_bytes.get(status.id)
-        return memo is None or memo[0] is not status
+        return memo is None or memo[0] != status.version
 
     def _status_prefix(self, status: Status, accounts: dict[int, Account]) -> bytes:
         """The encoded status without its closing brace, author, reblog and viewer flags."""
         memo = self._status_bytes.get(status.id)
-        if memo is not None and memo[0] is status:
+        if memo is not None and memo[0] == status.version:
             return memo[1]
         data = self._status_base(status)
         data["mentions"] = [
@@ -257,15 +280,15 @@ class Serializer:
             if a is not None
         ]
         encoded = orjson.dumps(data)[:-1]
-        remember(self._status_bytes, status.id, (status, encoded))
+        remember(self._status_bytes, status.id, (memo_version(status), encoded))
         return encoded
 
     def account_json(self, account: Account) -> bytes:
         memo = self._account_bytes.get(account.id)
-        if memo is not None and memo[0] is account:
+        if memo is not None and memo[0] == account.version:
             return memo[1]
         encoded = orjson.dumps(self.account(account))
-        remember(self._account_bytes, account.id, (account, encoded))
+        remember(self._account_bytes, account.id, (memo_version(account), encoded))
         return encoded
 
     # -- the rest --------------------------------------------------------------------

@@ -1,9 +1,22 @@
-"""The cache port: cache-aside storage of JSON-able values with a TTL."""
+"""The cache port: cache-aside storage of values with a TTL.
+
+Values cross a process boundary in adapters like Redis: each kind has a
+``Codec`` (roost.services.cache_codecs) and such an adapter stores its bytes.
+What a get returns is therefore an equal copy at best, never the object that
+was set: memos compare record versions (roost.domain.versions), not identity.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
+
+
+class Codec(Protocol[T]):
+    def encode(self, value: T) -> bytes: ...
+    def decode(self, data: bytes) -> T: ...
 
 
 class Cache(Protocol):
@@ -20,8 +33,29 @@ class Cache(Protocol):
         """The records found, by id; missing or expired ones are simply absent."""
         ...
 
-    async def set_records(self, kind: str, records: Mapping[int, Any], ttl: float | None = None) -> None: ...
-    async def delete_records(self, kind: str, *ids: int) -> None: ...
+    async def set_records(self, kind: str, records: Mapping[int, Any], ttl: float | None = None) -> None:
+        """Store records (and forget any tombstone of theirs)."""
+        ...
+
+    async def delete_records(self, kind: str, *ids: int) -> None:
+        """Forget records and their tombstones: the next read goes to the store."""
+        ...
+
+    # Negative caching: ids known to be missing from the store, for a short time.
+    async def get_absent(self, kind: str, ids: Iterable[int]) -> set[int]:
+        """Those of ``ids`` with a live tombstone."""
+        ...
+
+    async def set_absent(self, kind: str, ids: Iterable[int], ttl: float) -> None: ...
+
+    # Single flight: one rebuild per key at a time, across every process sharing the cache.
+    async def claim(self, keys: Iterable[str], ttl: float) -> set[str]:
+        """Those of ``keys`` this caller may now rebuild: nobody else gets them until
+        ``release`` or ``ttl`` seconds (a crashed holder cannot block a key longer)."""
+        ...
+
+    async def release(self, keys: Iterable[str]) -> None: ...
+
     def stats(self) -> dict[str, int]:
         """hits, misses, evictions, size: for /metrics."""
         ...

@@ -10,6 +10,7 @@ from roost.adapters.embedded.repositories import open_repositories
 from roost.domain.ids import IdGenerator
 from roost.failpoints import Failpoints
 from roost.runtime.placement import open_placement
+from roost.services.cache_codecs import CODECS
 from roost.services.context import Backends
 from roost.settings import Settings
 
@@ -33,7 +34,9 @@ def open_embedded(settings: Settings) -> Backends:
     return Backends(
         settings=settings,
         db=db,
-        cache=MemoryCache(settings.cache_max_items, settings.cache_ttl_seconds),
+        cache=MemoryCache(
+            settings.cache_max_items, settings.cache_ttl_seconds, CODECS if settings.cache_encode else None
+        ),
         log=SqliteLog(data / LOG_FILE, settings.log_partitions),
         timelines=SqliteTimelineStore(
             data / TIMELINES_FILE, settings.timeline_max_items, settings.timeline_hot_lists

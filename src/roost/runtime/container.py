@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from roost.errors import StorageIntegrityError
 from roost.ports.database import Migration, ShardedDatabase
@@ -23,6 +23,8 @@ from roost.services.statuses import InteractionsService, StatusesService
 from roost.services.timelines import TimelinesService
 from roost.settings import Settings
 from roost.workers import Consumer, FanoutWorker, IndexerWorker, NotifierWorker, RelationsWorker
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -42,11 +44,54 @@ class Container:
     lifecycle: Lifecycle | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
-    def need(self, name: str) -> Any:
-        value = getattr(self, name)
-        if value is None:
-            raise RuntimeError(f"component {name!r} is not running in this process")
-        return value
+    # Typed access to the components, for code that needs one: a clear error when it
+    # is not running in this process (``roost serve --target`` runs only some).
+
+    @property
+    def storage(self) -> Backends:
+        return _running(self.backends, "backends")
+
+    @property
+    def outbox_service(self) -> Outbox:
+        return _running(self.outbox, "outbox")
+
+    @property
+    def accounts_service(self) -> AccountsService:
+        return _running(self.accounts, "accounts")
+
+    @property
+    def follows_service(self) -> FollowsService:
+        return _running(self.follows, "follows")
+
+    @property
+    def oauth_service(self) -> OAuthService:
+        return _running(self.oauth, "oauth")
+
+    @property
+    def statuses_service(self) -> StatusesService:
+        return _running(self.statuses, "statuses")
+
+    @property
+    def interactions_service(self) -> InteractionsService:
+        return _running(self.interactions, "interactions")
+
+    @property
+    def timelines_service(self) -> TimelinesService:
+        return _running(self.timelines, "timelines")
+
+    @property
+    def notifications_service(self) -> NotificationsService:
+        return _running(self.notifications, "notifications")
+
+    @property
+    def search_service(self) -> SearchService:
+        return _running(self.search, "search")
+
+
+def _running(component: T | None, name: str) -> T:
+    if component is None:
+        raise RuntimeError(f"component {name!r} is not running in this process")
+    return component
 
 
 def describe_steps(steps: Sequence[tuple[int, Migration]]) -> list[str]:
@@ -72,7 +117,7 @@ class _Storage:
         self._c = c
 
     async def start(self) -> None:
-        b = self._c.need("backends")
+        b = self._c.storage
         try:
             if self._c.settings.migrate_on_start:
                 await b.db.migrate(MIGRATIONS)  # under the migration lock, as roost migrate
@@ -83,10 +128,10 @@ class _Storage:
             await close(b)  # not started, so never stopped: release the files now
             raise
         # Recovery: publish events that committed but never reached the log.
-        await self._c.need("outbox").flush_all()
+        await self._c.outbox_service.flush_all()
 
     async def stop(self) -> None:
-        await close(self._c.need("backends"))
+        await close(self._c.storage)
 
 
 async def _init_storage(c: Container) -> Service:
@@ -110,17 +155,17 @@ class _Started:
 
 
 async def _init_accounts(c: Container) -> Service:
-    b = c.need("backends")
-    c.accounts = AccountsService(b, c.need("outbox"))
-    c.follows = FollowsService(b, c.accounts, c.need("outbox"))
+    b = c.storage
+    c.accounts = AccountsService(b, c.outbox_service)
+    c.follows = FollowsService(b, c.accounts, c.outbox_service)
     c.oauth = OAuthService(b, c.accounts)
     return _Started(c.accounts.start)
 
 
 async def _init_statuses(c: Container) -> None:
-    b = c.need("backends")
-    c.statuses = StatusesService(b, c.need("accounts"), c.need("follows"), c.need("oauth"), c.need("outbox"))
-    c.interactions = InteractionsService(b, c.statuses, c.need("outbox"))
+    b = c.storage
+    c.statuses = StatusesService(b, c.accounts_service, c.follows_service, c.oauth_service, c.outbox_service)
+    c.interactions = InteractionsService(b, c.statuses, c.outbox_service)
 
 
 class _Warming:
@@ -142,17 +187,17 @@ class _Warming:
 
 
 async def _init_timelines(c: Container) -> Service:
-    b = c.need("backends")
-    c.timelines = TimelinesService(b, c.need("accounts"), c.need("follows"), c.need("statuses"))
+    b = c.storage
+    c.timelines = TimelinesService(b, c.accounts_service, c.follows_service, c.statuses_service)
     return _Warming(b.timelines)
 
 
 async def _init_notifications(c: Container) -> None:
-    c.notifications = NotificationsService(c.need("backends"))
+    c.notifications = NotificationsService(c.storage)
 
 
 async def _init_search(c: Container) -> Service:
-    c.search = SearchService(c.need("backends"), c.need("accounts"), c.need("statuses"))
+    c.search = SearchService(c.storage, c.accounts_service, c.statuses_service)
     return _Started(c.search.start)
 
 
@@ -169,30 +214,30 @@ class _ConsumerService:
 
 
 def _consumer(c: Container, group: str, handler: Any, before_commit: Any = None) -> Service:
-    b = c.need("backends")
+    b = c.storage
     consumer = Consumer(b.log, group, handler, b.failpoints, before_commit=before_commit)
     c.consumers[group] = consumer
     return _ConsumerService(consumer)
 
 
 async def _init_fanout(c: Container) -> Service:
-    worker = FanoutWorker(c.need("backends").timelines, c.need("accounts"), c.need("follows"), c.need("timelines"))
+    worker = FanoutWorker(c.storage.timelines, c.accounts_service, c.follows_service, c.timelines_service)
     c.extras["fanout"] = worker
-    return _consumer(c, worker.group, worker.handle, c.need("backends").timelines.flush)
+    return _consumer(c, worker.group, worker.handle, c.storage.timelines.flush)
 
 
 async def _init_notifier(c: Container) -> Service:
-    worker = NotifierWorker(c.need("notifications"))
+    worker = NotifierWorker(c.notifications_service)
     return _consumer(c, worker.group, worker.handle)
 
 
 async def _init_indexer(c: Container) -> Service:
-    worker = IndexerWorker(c.need("search"), c.need("statuses"))
+    worker = IndexerWorker(c.search_service, c.statuses_service)
     return _consumer(c, worker.group, worker.handle)
 
 
 async def _init_relations(c: Container) -> Service:
-    worker = RelationsWorker(c.need("statuses"), c.need("interactions"))
+    worker = RelationsWorker(c.statuses_service, c.interactions_service)
     return _consumer(c, worker.group, worker.handle)
 
 

@@ -130,7 +130,7 @@ def test_the_one_process_shape_migrates_by_itself(tmp_path: Path) -> None:
 
     async def body() -> None:
         container = await start(settings, ("notifications",))
-        assert await container.need("backends").db.unapplied(MIGRATIONS) == []
+        assert await container.storage.db.unapplied(MIGRATIONS) == []
         await stop(container)
 
     asyncio.run(body())

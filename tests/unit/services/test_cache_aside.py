@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 
 from roost.adapters.embedded.cache import MemoryCache
+from roost.domain.entities import Account
 from roost.domain.ids import compose
 from roost.domain.shards import ShardMap
+from roost.domain.versions import digest
 from roost.services.cache_aside import get_by_ids, get_or_load
 
 
@@ -34,13 +36,15 @@ def test_get_by_ids_loads_only_the_misses_once_per_shard() -> None:
         shard_map = ShardMap(logical=8, physical=2)
         calls: list[tuple[int, list[int]]] = []
 
-        async def load(physical: int, ids: list[int]) -> dict[int, str]:
+        async def load(physical: int, ids: list[int]) -> dict[int, Account]:
             calls.append((physical, sorted(ids)))
-            return {i: f"r{i}" for i in ids if i != 99}  # 99 does not exist
+            return {i: Account(i, f"u{i}") for i in ids if i != 99}  # 99 does not exist
 
         ids = [compose(1_000 + n, logical, n) for logical in range(8) for n in (1, 2)]
         found = await get_by_ids(cache, "x", (i for i in [*ids, 99]), shard_map, load)
-        assert found == {i: f"r{i}" for i in ids}
+        assert {i: a.username for i, a in found.items()} == {i: f"u{i}" for i in ids}
+        # Each record read from the store got its version, the digest of its content.
+        assert all(a.version == digest(Account(i, f"u{i}")) != 0 for i, a in found.items())
         assert sorted(p for p, _ in calls) == [0, 1]  # one load per physical shard, misses only
         calls.clear()
         assert await get_by_ids(cache, "x", ids, shard_map, load) == found

@@ -1,7 +1,11 @@
 """An in-process LRU cache with a TTL: the embedded stand-in for Redis.
 
-Values are kept as the Python objects given (no serialisation), so callers
-must treat what they get back as read-only.
+Values are kept as the Python objects given (no serialisation: this cache
+never leaves the process, and decoding on every hit would tax the hottest
+path), so callers must treat what they get back as read-only - and, as with
+any cache, must not rely on getting the very object they set (memos compare
+record versions). Given codecs, it stores bytes instead, exactly as an adapter
+over another process does: tests run the services through it that way.
 
 Records by id live in one table per kind, keyed by the integer id itself, so
 that the hottest reads (20 statuses of a timeline page) build no key strings.
@@ -17,13 +21,19 @@ from collections import OrderedDict
 from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
 
+from roost.ports.cache import Codec
+
 # (expires at, value, insertion stamp)
 _Entry = tuple[float, Any, int]
 _PLAIN = ""  # the table of string keys
+_ABSENT = "\0absent:"  # + kind: the table of a kind's tombstones
 
 
 class MemoryCache:
-    def __init__(self, max_items: int = 100_000, default_ttl: float = 300.0) -> None:
+    def __init__(self, max_items: int = 100_000, default_ttl: float = 300.0,
+                 codecs: Mapping[str, Codec[Any]] | None = None) -> None:
+        self._codecs = codecs
+        self._claims: dict[str, float] = {}  # key -> until (monotonic)
         self._tables: dict[str, OrderedDict[Hashable, _Entry]] = {_PLAIN: OrderedDict()}
         self._max_items = max_items
         self._default_ttl = default_ttl
@@ -36,9 +46,14 @@ class MemoryCache:
     # -- the port ------------------------------------------------------------------
 
     async def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
-        return self._get(self._tables[_PLAIN], keys)
+        found = self._get(self._tables[_PLAIN], keys)
+        if self._codecs is not None:
+            return {key: self._codec(key.split(":", 1)[0]).decode(data) for key, data in found.items()}
+        return found
 
     async def set_many(self, items: Mapping[str, Any], ttl: float | None = None) -> None:
+        if self._codecs is not None:
+            items = {key: self._codec(key.split(":", 1)[0]).encode(value) for key, value in items.items()}
         self._set(_PLAIN, items, ttl)
 
     async def delete(self, *keys: str) -> None:
@@ -46,13 +61,43 @@ class MemoryCache:
 
     async def get_records(self, kind: str, ids: Iterable[int]) -> dict[int, Any]:
         table = self._tables.get(kind)
-        return {} if table is None else self._get(table, ids)
+        if table is None:
+            return {}
+        if self._codecs is None:
+            return self._get(table, ids)
+        decode = self._codec(kind).decode
+        return {record_id: decode(data) for record_id, data in self._get(table, ids).items()}
 
     async def set_records(self, kind: str, records: Mapping[int, Any], ttl: float | None = None) -> None:
+        if self._codecs is not None:
+            encode = self._codec(kind).encode
+            records = {record_id: encode(record) for record_id, record in records.items()}
         self._set(kind, records, ttl)
+        self._delete(_ABSENT + kind, records)
 
     async def delete_records(self, kind: str, *ids: int) -> None:
         self._delete(kind, ids)
+        self._delete(_ABSENT + kind, ids)
+
+    async def get_absent(self, kind: str, ids: Iterable[int]) -> set[int]:
+        table = self._tables.get(_ABSENT + kind)
+        return set() if table is None else set(self._get(table, ids))
+
+    async def set_absent(self, kind: str, ids: Iterable[int], ttl: float) -> None:
+        self._set(_ABSENT + kind, dict.fromkeys(ids, True), ttl)
+
+    async def claim(self, keys: Iterable[str], ttl: float) -> set[str]:
+        now = time.monotonic()
+        claimed = set()
+        for key in keys:
+            if self._claims.get(key, 0.0) < now:
+                self._claims[key] = now + ttl
+                claimed.add(key)
+        return claimed
+
+    async def release(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            self._claims.pop(key, None)
 
     def stats(self) -> dict[str, int]:
         return {
@@ -61,6 +106,13 @@ class MemoryCache:
             "evictions": self.evictions,
             "size": self._size,
         }
+
+    def _codec(self, kind: str) -> Codec[Any]:
+        assert self._codecs is not None
+        try:
+            return self._codecs[kind]
+        except KeyError:
+            raise KeyError(f"no codec for cache kind {kind!r}") from None
 
     # -- one implementation for both kinds of key --------------------------------
 

@@ -32,12 +32,12 @@ async def register(call: Call) -> Response:
         if p.string(name) is None:
             raise validation_error(name, "ERR_BLANK", "can't be blank")
     assert call.identity is not None
-    oauth = call.services.need("oauth")
+    oauth = call.services.oauth_service
     app = await oauth.app_by_id(call.identity.application_id)
     if app is None:
         raise Unauthorized()
     scopes = await oauth.granted_scopes(app, call.identity.token)
-    account = await call.services.need("accounts").register(
+    account = await call.services.accounts_service.register(
         p.required_str("username"), p.required_str("email"), p.required_str("password"),
         region=(p.string("region") or "").strip() or None,
     )
@@ -48,8 +48,8 @@ async def register(call: Call) -> Response:
 @TABLE.add("GET", "/api/v1/accounts/verify_credentials", "The calling user's account, with source", response="CredentialAccount",
            auth="user", scope="read:accounts", tag="accounts")
 async def verify_credentials(call: Call) -> Response:
-    account = await call.services.need("accounts").require(call.user_id)
-    pending = await call.services.need("follows").pending_count(account.id)
+    account = await call.services.accounts_service.require(call.user_id)
+    pending = await call.services.follows_service.pending_count(account.id)
     return call.json(call.serializer.credential_account(account, follow_requests_count=pending))
 
 
@@ -62,7 +62,7 @@ async def verify_credentials(call: Call) -> Response:
 async def update_credentials(call: Call) -> Response:
     p = call.params
     locked = p.boolean("locked") if "locked" in p else None
-    account = await call.services.need("accounts").update_credentials(
+    account = await call.services.accounts_service.update_credentials(
         call.user_id,
         display_name=p.string("display_name"),
         note=p.string("note"),
@@ -70,12 +70,12 @@ async def update_credentials(call: Call) -> Response:
         bot=p.boolean("bot") if "bot" in p else None,
         indexable=p.boolean("indexable") if "indexable" in p else None,
     )
-    follows = call.services.need("follows")
+    follows = call.services.follows_service
     if locked is False:
         # As Mastodon: unlocking approves everyone still waiting. Sending locked=false
         # again finishes the job if an earlier call died half-way.
         await follows.authorize_all(account.id)
-        account = await call.services.need("accounts").require(account.id)
+        account = await call.services.accounts_service.require(account.id)
     pending = await follows.pending_count(account.id)
     return call.json(call.serializer.credential_account(account, follow_requests_count=pending))
 
@@ -87,7 +87,7 @@ async def lookup(call: Call) -> Response:
     domain = acct.lstrip("@").partition("@")[2]
     if domain and domain.lower() != call.services.settings.instance_domain.lower():
         raise NotFound()
-    account = await call.services.need("accounts").lookup(acct)
+    account = await call.services.accounts_service.lookup(acct)
     return call.json(call.serializer.account(account))
 
 
@@ -100,14 +100,14 @@ async def relationships(call: Call) -> Response:
         if parsed is None:
             raise Unprocessable("Validation failed: id is not a valid id")
         ids.append(parsed)
-    found = await call.services.need("accounts").get_many(ids)
-    rels = await call.services.need("follows").relationships(call.user_id, [i for i in ids if i in found])
+    found = await call.services.accounts_service.get_many(ids)
+    rels = await call.services.follows_service.relationships(call.user_id, [i for i in ids if i in found])
     return call.json([call.serializer.relationship(r) for r in rels])
 
 
 @TABLE.add("GET", "/api/v1/accounts/{id}", "An account", response="Account", auth="optional", tag="accounts", params=(ID,))
 async def get_account(call: Call) -> Response:
-    account = await call.services.need("accounts").require(call.path_id())
+    account = await call.services.accounts_service.require(call.path_id())
     return call.json(call.serializer.account(account))
 
 
@@ -123,9 +123,9 @@ async def account_statuses(call: Call) -> Response:
     exclude_replies, exclude_reblogs = p.boolean("exclude_replies"), p.boolean("exclude_reblogs")
     if p.boolean("pinned") or p.boolean("only_media"):
         # No pinning and no media yet: an honest empty page, after checking the account exists.
-        await call.services.need("accounts").require(account_id)
+        await call.services.accounts_service.require(account_id)
         return call.json([])
-    statuses = await call.services.need("timelines").account(
+    statuses = await call.services.timelines_service.account(
         account_id, call.viewer_id, page, exclude_replies=exclude_replies, exclude_reblogs=exclude_reblogs,
         tagged=(p.string("tagged") or "").strip().lstrip("#") or None,
     )
@@ -134,7 +134,7 @@ async def account_statuses(call: Call) -> Response:
 
 async def _follow_list(call: Call, direction: str) -> Response:
     page = call.page(default=40, maximum=80)
-    pairs = await call.services.need("follows").page(call.path_id(), direction, page)
+    pairs = await call.services.follows_service.page(call.path_id(), direction, page)
     accounts = await call.accounts_json([other for _, other in pairs])
     # Cursors are follow ids; Mastodon sends "next" only when the page is full.
     return call.paged(
@@ -163,7 +163,7 @@ async def follow(call: Call) -> Response:
     target = call.path_id()
     if target == call.user_id:
         raise Forbidden("You cannot follow yourself")
-    rel = await call.services.need("follows").follow(
+    rel = await call.services.follows_service.follow(
         call.user_id, target, reblogs=call.params.boolean("reblogs", True), notify=call.params.boolean("notify")
     )
     return call.json(call.serializer.relationship(rel))
@@ -172,6 +172,6 @@ async def follow(call: Call) -> Response:
 @TABLE.add("POST", "/api/v1/accounts/{id}/unfollow", "Unfollow an account", response="Relationship", auth="user",
            scope="write:follows", tag="accounts", params=(ID,))
 async def unfollow(call: Call) -> Response:
-    rel = await call.services.need("follows").unfollow(call.user_id, call.path_id())
+    rel = await call.services.follows_service.unfollow(call.user_id, call.path_id())
     return call.json(call.serializer.relationship(rel))
 

@@ -16,7 +16,7 @@ ID = Param("id", "id", where="path", required=True, description="The requesting 
            response=["Account"], auth="user", scope="read:follows", tag="follow_requests", params=PAGE_PARAMS)
 async def list_requests(call: Call) -> Response:
     page = call.page(default=40, maximum=80)
-    pairs = await call.services.need("follows").request_page(call.user_id, page)
+    pairs = await call.services.follows_service.request_page(call.user_id, page)
     accounts = await call.accounts_json([requester for _, requester in pairs])
     # Cursors are request ids, as follower lists use follow ids.
     return call.paged(
@@ -27,12 +27,12 @@ async def list_requests(call: Call) -> Response:
 @TABLE.add("POST", "/api/v1/follow_requests/{id}/authorize", "Approve a follow request",
            response="Relationship", auth="user", scope="write:follows", tag="follow_requests", params=(ID,))
 async def authorize(call: Call) -> Response:
-    rel = await call.services.need("follows").authorize(call.user_id, call.path_id())
+    rel = await call.services.follows_service.authorize(call.user_id, call.path_id())
     return call.json(call.serializer.relationship(rel))
 
 
 @TABLE.add("POST", "/api/v1/follow_requests/{id}/reject", "Reject a follow request",
            response="Relationship", auth="user", scope="write:follows", tag="follow_requests", params=(ID,))
 async def reject(call: Call) -> Response:
-    rel = await call.services.need("follows").reject(call.user_id, call.path_id())
+    rel = await call.services.follows_service.reject(call.user_id, call.path_id())
     return call.json(call.serializer.relationship(rel))

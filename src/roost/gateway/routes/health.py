@@ -38,7 +38,7 @@ async def ready(call: Call) -> Response:
         checks.update(report.checks)
         disk = {"free_bytes": report.free_disk_bytes, "min_free_bytes": report.min_free_disk_bytes}
     else:
-        backends = services.need("backends")
+        backends = services.storage
         try:
             await backends.db.ping()
             checks["storage"] = "ok"

@@ -44,7 +44,7 @@ def _configuration(call: Call) -> dict[str, Any]:
 
 
 async def _user_count(call: Call) -> int:
-    count: int = await call.services.need("accounts").count()
+    count: int = await call.services.accounts_service.count()
     return count
 
 

@@ -17,9 +17,9 @@ ID = Param("id", "id", where="path", required=True)
 
 
 async def _render(call: Call, notifications: list[Notification]) -> list[dict[str, Any]]:
-    accounts = await call.services.need("accounts").get_many({n.from_account_id for n in notifications})
+    accounts = await call.services.accounts_service.get_many({n.from_account_id for n in notifications})
     status_ids = [n.status_id for n in notifications if n.status_id]
-    statuses_svc = call.services.need("statuses")
+    statuses_svc = call.services.statuses_service
     found = await statuses_svc.get_many(status_ids)
     visible = await statuses_svc.visible_to(list(found.values()), call.viewer_id)
     rendered = await call.render_statuses(visible)
@@ -45,7 +45,7 @@ async def list_notifications(call: Call) -> Response:
     p = call.params
     page = call.page(default=40, maximum=80)
     from_account = p.id("account_id")
-    notifications = await call.services.need("notifications").list(
+    notifications = await call.services.notifications_service.list(
         call.user_id, page, p.strings("types"), p.strings("exclude_types"), from_account
     )
     return call.paged(await _render(call, notifications), [n.id for n in notifications])
@@ -54,7 +54,7 @@ async def list_notifications(call: Call) -> Response:
 @TABLE.add("GET", "/api/v1/notifications/{id}", "One notification", response="Notification", auth="user",
            scope="read:notifications", tag="notifications", params=(ID,))
 async def get_notification(call: Call) -> Response:
-    n = await call.services.need("notifications").get(call.user_id, call.path_id())
+    n = await call.services.notifications_service.get(call.user_id, call.path_id())
     rendered = await _render(call, [n])
     if not rendered:
         raise NotFound()
@@ -64,13 +64,13 @@ async def get_notification(call: Call) -> Response:
 @TABLE.add("POST", "/api/v1/notifications/clear", "Dismiss every notification", response=EMPTY_OBJECT, auth="user",
            scope="write:notifications", tag="notifications")
 async def clear(call: Call) -> Response:
-    await call.services.need("notifications").clear(call.user_id)
+    await call.services.notifications_service.clear(call.user_id)
     return call.json({})
 
 
 @TABLE.add("POST", "/api/v1/notifications/{id}/dismiss", "Dismiss one notification", response=EMPTY_OBJECT, auth="user",
            scope="write:notifications", tag="notifications", params=(ID,))
 async def dismiss(call: Call) -> Response:
-    await call.services.need("notifications").dismiss(call.user_id, call.path_id())
+    await call.services.notifications_service.dismiss(call.user_id, call.path_id())
     return call.json({})
 

@@ -35,14 +35,14 @@ async def create_app(call: Call) -> Response:
         uris = list(raw_uris)
     else:
         raise BadRequest("redirect_uris must be a string or a list of strings")
-    app = await call.services.need("oauth").create_app(name, uris, p.string("scopes"), p.string("website"))
+    app = await call.services.oauth_service.create_app(name, uris, p.string("scopes"), p.string("website"))
     return call.json(call.serializer.application(app, with_secret=True))
 
 
 @TABLE.add("GET", "/api/v1/apps/verify_credentials", "The calling application", response="Application", auth="app", tag="oauth")
 async def verify_app(call: Call) -> Response:
     assert call.identity is not None
-    app = await call.services.need("oauth").app_by_id(call.identity.application_id)
+    app = await call.services.oauth_service.app_by_id(call.identity.application_id)
     if app is None:
         raise Unauthorized()
     return call.json(call.serializer.application(app))
@@ -57,7 +57,7 @@ async def verify_app(call: Call) -> Response:
 ))
 async def token(call: Call) -> Response:
     p = call.params
-    oauth = call.services.need("oauth")
+    oauth = call.services.oauth_service
     grant = p.string("grant_type")
     if not grant:
         raise OAuthError("invalid_request", "The request is missing a required parameter: grant_type.")
@@ -103,7 +103,7 @@ def _client_credentials(call: Call) -> tuple[str | None, str | None]:
 ))
 async def revoke(call: Call) -> Response:
     p = call.params
-    oauth = call.services.need("oauth")
+    oauth = call.services.oauth_service
     client_id, client_secret = _client_credentials(call)
     app = await oauth.authenticate_client(client_id, client_secret)
     await oauth.revoke(app, p.required_str("token"))
@@ -133,7 +133,7 @@ _AUTHORIZE_PARAMS = (
            trailing_slash=True, params=_AUTHORIZE_PARAMS, content_type="text/html")
 async def authorize_page(call: Call) -> Response:
     p = call.params
-    app = await call.services.need("oauth").app_by_client_id(p.string("client_id") or "")
+    app = await call.services.oauth_service.app_by_client_id(p.string("client_id") or "")
     if app is None or p.string("response_type") != "code":
         return _page("an application", '<p class="error">Unknown client or unsupported response_type.</p>', 400)
     redirect_uri = p.string("redirect_uri") or OOB
@@ -169,11 +169,11 @@ async def authorize_page(call: Call) -> Response:
 ))
 async def authorize_submit(call: Call) -> Response:
     p = call.params
-    oauth = call.services.need("oauth")
+    oauth = call.services.oauth_service
     app = await oauth.app_by_client_id(p.string("client_id") or "")
     if app is None:
         return _page("an application", '<p class="error">Unknown client.</p>', 400)
-    account = await call.services.need("accounts").authenticate(p.string("username") or "", p.string("password") or "")
+    account = await call.services.accounts_service.authenticate(p.string("username") or "", p.string("password") or "")
     if account is None:
         return _page(app.name, '<p class="error">Invalid e-mail, username or password.</p>', 401)
     redirect_uri = p.string("redirect_uri") or OOB

@@ -38,14 +38,14 @@ async def search(call: Call) -> Response:
     offset = p.integer("offset", 0) or 0
     if not 0 <= offset <= MAX_OFFSET:
         raise Unprocessable(f"Validation failed: offset must be between 0 and {MAX_OFFSET}")
-    svc = call.services.need("search")
+    svc = call.services.search_service
     result: dict[str, list[object]] = {"accounts": [], "statuses": [], "hashtags": []}
     if not query:
         return call.json(result)
     if kind in (None, "accounts"):
         accounts = await svc.accounts(query, limit, offset)
         if p.boolean("following") and call.viewer_id is not None:
-            following = set(await call.services.need("follows").following_ids(call.viewer_id))
+            following = set(await call.services.follows_service.following_ids(call.viewer_id))
             accounts = [a for a in accounts if a.id in following]
         result["accounts"] = [call.serializer.account(a) for a in accounts]
     if kind in (None, "statuses"):

@@ -25,8 +25,8 @@ async def post_status(call: Call) -> Response:
     p = call.params
     if p.strings("media_ids"):
         raise Unprocessable("Validation failed: Media uploads are not supported by this server yet")
-    status = await call.services.need("statuses").create(
-        call.identity,
+    status = await call.services.statuses_service.create(
+        call.user,
         p.string("status", "") or "",
         visibility=call.visibility_param(),
         sensitive=p.boolean("sensitive"),
@@ -41,14 +41,14 @@ async def post_status(call: Call) -> Response:
 @TABLE.add("GET", "/api/v1/statuses/{id}", "A status", response="Status", auth="optional", scope="read:statuses",
            tag="statuses", params=(ID,))
 async def get_status(call: Call) -> Response:
-    status = await call.services.need("statuses").get_visible(call.path_id(), call.viewer_id)
+    status = await call.services.statuses_service.get_visible(call.path_id(), call.viewer_id)
     return call.json(await call.status_json(status))
 
 
 @TABLE.add("DELETE", "/api/v1/statuses/{id}", "Delete one's own status", response="Status", auth="user",
            scope="write:statuses", tag="statuses", params=(ID,))
 async def delete_status(call: Call) -> Response:
-    status = await call.services.need("statuses").delete(call.identity, call.path_id())
+    status = await call.services.statuses_service.delete(call.user, call.path_id())
     # Mastodon returns the source text on delete, for "delete and redraft".
     data = orjson.loads(orjson.dumps(await call.status_json(status)))
     data["text"] = status.text
@@ -58,7 +58,7 @@ async def delete_status(call: Call) -> Response:
 @TABLE.add("GET", "/api/v1/statuses/{id}/context", "Ancestors and descendants of a status", response="Context",
            auth="optional", scope="read:statuses", tag="statuses", params=(ID,))
 async def context(call: Call) -> Response:
-    ancestors, descendants = await call.services.need("statuses").context(call.path_id(), call.viewer_id)
+    ancestors, descendants = await call.services.statuses_service.context(call.path_id(), call.viewer_id)
     return call.json({
         "ancestors": await call.statuses_json(ancestors),
         "descendants": await call.statuses_json(descendants),
@@ -68,22 +68,22 @@ async def context(call: Call) -> Response:
 @TABLE.add("POST", "/api/v1/statuses/{id}/favourite", "Favourite a status", response="Status", auth="user",
            scope="write:favourites", tag="statuses", params=(ID,))
 async def favourite(call: Call) -> Response:
-    status = await call.services.need("interactions").favourite(call.identity, call.path_id())
+    status = await call.services.interactions_service.favourite(call.user, call.path_id())
     return call.json(await call.status_json(status))
 
 
 @TABLE.add("POST", "/api/v1/statuses/{id}/unfavourite", "Undo a favourite", response="Status", auth="user",
            scope="write:favourites", tag="statuses", params=(ID,))
 async def unfavourite(call: Call) -> Response:
-    status = await call.services.need("interactions").unfavourite(call.identity, call.path_id())
+    status = await call.services.interactions_service.unfavourite(call.user, call.path_id())
     return call.json(await call.status_json(status))
 
 
 @TABLE.add("POST", "/api/v1/statuses/{id}/reblog", "Reblog (boost) a status", response="Status", auth="user",
            scope="write:statuses", tag="statuses", params=(ID, Param("visibility", where="body")))
 async def reblog(call: Call) -> Response:
-    wrapper = await call.services.need("interactions").reblog(
-        call.identity, call.path_id(), call.visibility_param()
+    wrapper = await call.services.interactions_service.reblog(
+        call.user, call.path_id(), call.visibility_param()
     )
     return call.json(await call.status_json(wrapper))
 
@@ -91,7 +91,7 @@ async def reblog(call: Call) -> Response:
 @TABLE.add("POST", "/api/v1/statuses/{id}/unreblog", "Undo a reblog", response="Status", auth="user",
            scope="write:statuses", tag="statuses", params=(ID,))
 async def unreblog(call: Call) -> Response:
-    status = await call.services.need("interactions").unreblog(call.identity, call.path_id())
+    status = await call.services.interactions_service.unreblog(call.user, call.path_id())
     return call.json(await call.status_json(status))
 
 
@@ -99,7 +99,7 @@ async def unreblog(call: Call) -> Response:
            auth="optional", tag="statuses", params=(ID, *PAGE_PARAMS))
 async def favourited_by(call: Call) -> Response:
     page = call.page(default=40, maximum=80)
-    pairs = await call.services.need("interactions").favourited_by(call.path_id(), call.viewer_id, page)
+    pairs = await call.services.interactions_service.favourited_by(call.path_id(), call.viewer_id, page)
     return call.paged(await call.accounts_json([a for _, a in pairs]), [c for c, _ in pairs],
                       include_next=len(pairs) >= page.limit)
 
@@ -108,7 +108,7 @@ async def favourited_by(call: Call) -> Response:
            auth="optional", tag="statuses", params=(ID, *PAGE_PARAMS))
 async def reblogged_by(call: Call) -> Response:
     page = call.page(default=40, maximum=80)
-    pairs = await call.services.need("interactions").reblogged_by(call.path_id(), call.viewer_id, page)
+    pairs = await call.services.interactions_service.reblogged_by(call.path_id(), call.viewer_id, page)
     return call.paged(await call.accounts_json([a for _, a in pairs]), [c for c, _ in pairs],
                       include_next=len(pairs) >= page.limit)
 
@@ -117,8 +117,8 @@ async def reblogged_by(call: Call) -> Response:
            scope="read:favourites", tag="statuses", params=PAGE_PARAMS)
 async def favourites(call: Call) -> Response:
     page = call.page()
-    pairs = await call.services.need("interactions").favourites_of(call.user_id, page)
-    statuses_svc = call.services.need("statuses")
+    pairs = await call.services.interactions_service.favourites_of(call.user_id, page)
+    statuses_svc = call.services.statuses_service
     found = await statuses_svc.get_many([s for _, s in pairs])
     kept = [(c, found[s]) for c, s in pairs if s in found]
     visible = {s.id for s in await statuses_svc.visible_to([s for _, s in kept], call.viewer_id)}

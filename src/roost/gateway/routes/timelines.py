@@ -12,7 +12,7 @@ from roost.gateway.routes.table import TABLE
 @TABLE.add("GET", "/api/v1/timelines/home", "The user's home timeline", response=["Status"], auth="user",
            scope="read:statuses", tag="timelines", params=PAGE_PARAMS)
 async def home(call: Call) -> Response:
-    statuses = await call.services.need("timelines").home(call.user_id, call.page())
+    statuses = await call.services.timelines_service.home(call.user_id, call.page())
     page_key = ("home", call.user_id, call.request.scope["query_string"])
     body = await call.statuses_body(statuses, reuse_recent=True, page_key=page_key)
     return call.paged(body, [s.id for s in statuses])
@@ -29,5 +29,5 @@ async def public(call: Call) -> Response:
     if p.boolean("remote") or p.boolean("only_media"):
         call.page()
         return call.json([])
-    statuses = await call.services.need("timelines").public(call.page())
+    statuses = await call.services.timelines_service.public(call.page())
     return call.paged(await call.statuses_body(statuses), [s.id for s in statuses])

@@ -8,13 +8,13 @@ the log -> return. Fanout, notifications and indexing consume that log.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from collections.abc import Set as AbstractSet
 from functools import partial
 from typing import Any
 
 from roost.domain.content import mentioned_usernames, render
-from roost.domain.entities import VISIBILITIES, Identity, Status
+from roost.domain.entities import VISIBILITIES, Identity, Status, ViewerFlags
 from roost.domain.ids import now_ms, shard_of
+from roost.domain.versions import stamp
 from roost.domain.visibility import can_view, needs_relationship
 from roost.errors import Forbidden, NotFound, Unprocessable
 from roost.services.accounts import AccountsService, FollowsService, OAuthService
@@ -116,28 +116,31 @@ class StatusesService:
             raise NotFound()
         return status
 
-    async def viewer_flags(
-        self, viewer_id: int, statuses: Sequence[Status]
-    ) -> tuple[AbstractSet[int], AbstractSet[int]]:
+    async def viewer_flags(self, viewer_id: int, statuses: Sequence[Status]) -> ViewerFlags:
         """Sets that tell, for each of ``statuses`` (a reblog by the status it wraps),
         whether the viewer favourited and reblogged it (they may hold other ids too).
 
         Served from a cached copy of everything the viewer has favourited and
-        reblogged: the same two objects until the viewer favourites or reblogs
-        again (a page memo relies on that), and no query for a timeline page.
-        Very active accounts fall back to one query about these statuses.
+        reblogged, versioned (a page memo compares versions), and no query for a
+        timeline page. Very active accounts fall back to one query about these
+        statuses (unversioned: never reused).
         """
         sets = await get_or_load(self._cache, f"vf:{viewer_id}", lambda: self._load_viewer_sets(viewer_id))
-        if sets is not _TOO_MANY:
-            return sets  # type: ignore[no-any-return]
+        if isinstance(sets, ViewerFlags):
+            return sets
         status_ids = [s.reblog_of_id or s.id for s in statuses]
         if not status_ids:
-            return frozenset(), frozenset()
-        return await self._repo.viewer_flags(viewer_id, status_ids)
+            return ViewerFlags(frozenset(), frozenset())
+        favourited, reblogged = await self._repo.viewer_flags(viewer_id, status_ids)
+        return ViewerFlags(frozenset(favourited), frozenset(reblogged))
 
-    async def _load_viewer_sets(self, viewer_id: int) -> Any:
+    async def _load_viewer_sets(self, viewer_id: int) -> ViewerFlags | str:
         sets = await self._repo.viewer_sets(viewer_id, VIEWER_SET_LIMIT)
-        return _TOO_MANY if sets is None else sets
+        if sets is None:
+            return _TOO_MANY
+        flags = ViewerFlags(*sets)
+        stamp(flags)
+        return flags
 
     async def favourited_ids(self, viewer_id: int, below: int | None, above: int | None, limit: int) -> list[int]:
         """Ids of statuses the viewer favourited, newest status first, within the bounds."""

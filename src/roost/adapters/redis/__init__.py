@@ -1,0 +1,1 @@
+"""Adapters on Redis (redis-py's asyncio client), for the cluster shape."""

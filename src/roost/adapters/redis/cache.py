@@ -1,0 +1,251 @@
+"""The cache port on Redis (redis-py's asyncio client): shared by every process.
+
+Values cross the process boundary as bytes, through the codec of their kind
+(roost.services.cache_codecs). Keys, under one prefix:
+
+    <prefix>r:<kind>:<id>   a record          <prefix>k:<key>        a plain value
+    <prefix>x:<kind>:<id>   a tombstone       <prefix>l:<key>        a rebuild claim
+
+Multi-gets are one MGET; multi-sets one pipeline of SET PX (no MULTI: each key
+stands alone). A claim is SET NX PX with a token of its own, released only by
+its holder (a script compares the token: a claim that outlived its TTL and was
+taken by another process is not released by the first).
+
+When Redis cannot be reached, reads are misses and writes are skipped, so
+requests go on from the database (slower); deleting is the one operation that
+fails loudly (``Unavailable``): a write must not succeed while a stale copy of
+what it changed may outlive it in the cache.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Iterable, Mapping
+from typing import Any, cast
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from roost.errors import Unavailable
+from roost.ports.cache import Codec
+
+log = logging.getLogger(__name__)
+
+_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+
+# Delete a claim only if it still holds our token.
+_RELEASE = """
+local released = 0
+for i, key in ipairs(KEYS) do
+    if redis.call('GET', key) == ARGV[i] then
+        released = released + redis.call('DEL', key)
+    end
+end
+return released
+"""
+
+
+def connect(url: str, password: str | None = None, timeout: float = 0.5) -> aioredis.Redis:
+    """A client for the cache: bytes in and out, a short timeout and one retry. A cache
+    that is down must cost a request little: the default client retries with backoff
+    for seconds on every call, which here would only delay reading the database."""
+    return aioredis.Redis.from_url(url, password=password, socket_timeout=timeout,
+                                   socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 1))
+
+
+class RedisCache:
+    """``client`` must not decode responses (values are bytes); see ``connect``."""
+
+    def __init__(self, client: aioredis.Redis, codecs: Mapping[str, Codec[Any]],
+                 default_ttl: float = 300.0, prefix: str = "roost:cache:") -> None:
+        self._client = client
+        self._codecs = codecs
+        self._default_ttl_ms = max(1, int(default_ttl * 1000))
+        self._prefix = prefix
+        self._release = client.register_script(_RELEASE)
+        self._held: dict[str, bytes] = {}  # claim key -> our token
+        self.hits = 0
+        self.misses = 0
+        self.errors = 0  # operations that found Redis unreachable
+        self._size = 0
+        self._evictions = 0
+
+    # -- keys -----------------------------------------------------------------------
+
+    def _record_key(self, kind: str, record_id: int) -> str:
+        return f"{self._prefix}r:{kind}:{record_id}"
+
+    def _tombstone_key(self, kind: str, record_id: int) -> str:
+        return f"{self._prefix}x:{kind}:{record_id}"
+
+    def _codec(self, kind: str) -> Codec[Any]:
+        try:
+            return self._codecs[kind]
+        except KeyError:
+            raise KeyError(f"no codec for cache kind {kind!r}") from None
+
+    def _ttl_ms(self, ttl: float | None) -> int:
+        return self._default_ttl_ms if ttl is None else max(1, int(ttl * 1000))
+
+    def _down(self, action: str, error: Exception) -> None:
+        self.errors += 1
+        log.warning("cache: Redis unreachable during %s (%s); going on without it", action, error)
+
+    # -- plain keys -----------------------------------------------------------------
+
+    async def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        wanted = list(keys)
+        if not wanted:
+            return {}
+        try:
+            values = await self._client.mget([f"{self._prefix}k:{k}" for k in wanted])
+        except _DOWN as error:
+            self._down("get", error)
+            self.misses += len(wanted)
+            return {}
+        found = {k: self._codec(k.split(":", 1)[0]).decode(cast(bytes, v)) for k, v in zip(wanted, values, strict=True)
+                 if v is not None}
+        self.hits += len(found)
+        self.misses += len(wanted) - len(found)
+        return found
+
+    async def set_many(self, items: Mapping[str, Any], ttl: float | None = None) -> None:
+        if not items:
+            return
+        ttl_ms = self._ttl_ms(ttl)
+        pipe = self._client.pipeline(transaction=False)
+        for key, value in items.items():
+            pipe.set(f"{self._prefix}k:{key}", self._codec(key.split(":", 1)[0]).encode(value), px=ttl_ms)
+        try:
+            await pipe.execute()
+        except _DOWN as error:
+            self._down("set", error)
+
+    async def delete(self, *keys: str) -> None:
+        if keys:
+            await self._delete([f"{self._prefix}k:{k}" for k in keys])
+
+    # -- records by id ----------------------------------------------------------------
+
+    async def get_records(self, kind: str, ids: Iterable[int]) -> dict[int, Any]:
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return {}
+        try:
+            values = await self._client.mget([self._record_key(kind, i) for i in wanted])
+        except _DOWN as error:
+            self._down("get", error)
+            self.misses += len(wanted)
+            return {}
+        decode = self._codec(kind).decode
+        found = {i: decode(cast(bytes, v)) for i, v in zip(wanted, values, strict=True) if v is not None}
+        self.hits += len(found)
+        self.misses += len(wanted) - len(found)
+        return found
+
+    async def set_records(self, kind: str, records: Mapping[int, Any], ttl: float | None = None) -> None:
+        if not records:
+            return
+        encode = self._codec(kind).encode
+        ttl_ms = self._ttl_ms(ttl)
+        pipe = self._client.pipeline(transaction=False)
+        for record_id, record in records.items():
+            pipe.set(self._record_key(kind, record_id), encode(record), px=ttl_ms)
+        pipe.delete(*(self._tombstone_key(kind, i) for i in records))
+        try:
+            await pipe.execute()
+        except _DOWN as error:
+            self._down("set", error)
+
+    async def delete_records(self, kind: str, *ids: int) -> None:
+        if ids:
+            await self._delete([*(self._record_key(kind, i) for i in ids),
+                                *(self._tombstone_key(kind, i) for i in ids)])
+
+    # -- negative caching -------------------------------------------------------------
+
+    async def get_absent(self, kind: str, ids: Iterable[int]) -> set[int]:
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return set()
+        try:
+            values = await self._client.mget([self._tombstone_key(kind, i) for i in wanted])
+        except _DOWN as error:
+            self._down("get", error)
+            return set()
+        return {i for i, v in zip(wanted, values, strict=True) if v is not None}
+
+    async def set_absent(self, kind: str, ids: Iterable[int], ttl: float) -> None:
+        wanted = list(ids)
+        if not wanted:
+            return
+        ttl_ms = self._ttl_ms(ttl)
+        pipe = self._client.pipeline(transaction=False)
+        for record_id in wanted:
+            pipe.set(self._tombstone_key(kind, record_id), b"1", px=ttl_ms)
+        try:
+            await pipe.execute()
+        except _DOWN as error:
+            self._down("set", error)
+
+    # -- single flight ----------------------------------------------------------------
+
+    async def claim(self, keys: Iterable[str], ttl: float) -> set[str]:
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return set()
+        ttl_ms = self._ttl_ms(ttl)
+        tokens = [secrets.token_bytes(16) for _ in wanted]
+        pipe = self._client.pipeline(transaction=False)
+        for key, token in zip(wanted, tokens, strict=True):
+            pipe.set(f"{self._prefix}l:{key}", token, nx=True, px=ttl_ms)
+        try:
+            results = await pipe.execute()
+        except _DOWN as error:
+            self._down("claim", error)
+            return set(wanted)  # nobody to coordinate with: every caller rebuilds (from the database)
+        claimed = set()
+        for key, token, ok in zip(wanted, tokens, results, strict=True):
+            if ok:
+                self._held[key] = token
+                claimed.add(key)
+        return claimed
+
+    async def release(self, keys: Iterable[str]) -> None:
+        held = [(k, t) for k in keys if (t := self._held.pop(k, None)) is not None]
+        if not held:
+            return
+        try:
+            await self._release(keys=[f"{self._prefix}l:{k}" for k, _ in held], args=[t for _, t in held])
+        except _DOWN as error:
+            self._down("release", error)  # the claims expire on their own
+
+    # -- the rest ---------------------------------------------------------------------
+
+    async def _delete(self, keys: list[str]) -> None:
+        try:
+            await self._client.delete(*keys)
+        except _DOWN as error:
+            self.errors += 1
+            raise Unavailable("The cache is unavailable; try again shortly") from error
+
+    async def refresh_stats(self) -> None:
+        """Read the server's item count and evictions (``stats`` is synchronous)."""
+        try:
+            self._size = int(await self._client.dbsize())
+            info = await self._client.info("stats")
+            self._evictions = int(info.get("evicted_keys", 0))
+        except _DOWN as error:
+            self._down("stats", error)
+
+    def stats(self) -> dict[str, int]:
+        """hits and misses of this process; size and evictions of the server, as of
+        the last ``refresh_stats``."""
+        return {"hits": self.hits, "misses": self.misses, "evictions": self._evictions, "size": self._size}
+
+    async def close(self) -> None:
+        await self._client.aclose()
