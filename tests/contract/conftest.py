@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 
 import pytest
 
+from roost.cluster import binaries
+from roost.cluster.scratch_redis import RedisServer, scratch_redis
 from roost.runtime.backends import close, open_embedded
 from roost.runtime.container import MIGRATIONS
 from roost.services.context import Backends
@@ -61,3 +63,21 @@ class Family:
 @pytest.fixture(params=FAMILIES)
 def family(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Family]:
     yield Family(request.param, tmp_path)
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A real redis-server for the session, on a spare loopback port, stopped by PID.
+    Tests get it empty through ``redis_fresh``; they open their own asyncio clients."""
+    try:
+        binaries.redis_server()
+    except binaries.EnginesMissing as exc:
+        pytest.skip(f"{exc} (`make engines` installs it)")
+    with scratch_redis() as server:
+        yield server
+
+
+@pytest.fixture
+def redis_fresh(redis_server: RedisServer) -> RedisServer:
+    redis_server.flush()
+    return redis_server

@@ -110,12 +110,12 @@ class Gateway:
                     identity = await container.need("oauth").identify(token)
             except Unauthorized:
                 # Token guessing counts against the caller's unauthenticated limit.
-                self._rate_limit(endpoint, request, None)
+                await self._rate_limit(endpoint, request, None)
                 raise
         if endpoint.auth in ("app", "user") and identity is None:
-            self._rate_limit(endpoint, request, None)
+            await self._rate_limit(endpoint, request, None)
             raise Unauthorized()
-        rate_headers = self._rate_limit(endpoint, request, identity.token if identity else None)
+        rate_headers = await self._rate_limit(endpoint, request, identity.token if identity else None)
         try:
             if endpoint.auth == "user" and identity is not None and identity.account_id is None:
                 raise Unprocessable("This method requires an authenticated user")
@@ -131,18 +131,18 @@ class Gateway:
             response.headers.update(rate_headers)
         return response
 
-    def _rate_limit(self, endpoint: Endpoint, request: Request, token: str | None) -> dict[str, str]:
+    async def _rate_limit(self, endpoint: Endpoint, request: Request, token: str | None) -> dict[str, str]:
         client = client_address(request.scope)
         if self.settings.rate_limit_exempt_loopback and is_loopback(client):
             return {}
         if endpoint.method == "POST" and endpoint.path == "/api/v1/accounts":
-            decision = self.registrations.hit(f"ip:{throttle_key(client)}")
+            decision = await self.registrations.hit(f"ip:{throttle_key(client)}")
         elif endpoint.method == "POST" and endpoint.path in CREDENTIAL_PATHS:
-            decision = self.logins.hit(f"ip:{throttle_key(client)}")
+            decision = await self.logins.hit(f"ip:{throttle_key(client)}")
         elif token is not None:
-            decision = self.per_token.hit(f"token:{token}")
+            decision = await self.per_token.hit(f"token:{token}")
         else:
-            decision = self.per_ip.hit(f"ip:{throttle_key(client)}")
+            decision = await self.per_ip.hit(f"ip:{throttle_key(client)}")
         headers = decision.headers()
         if not decision.allowed:
             raise RateLimited(headers={**headers, "Retry-After": decision.retry_after()})

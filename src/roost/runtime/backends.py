@@ -6,11 +6,14 @@ from roost.adapters.embedded import MemoryCache, SqliteDatabase, SqliteLog, Sqli
 from roost.adapters.embedded.manifest import LOG_FILE, SHARDS_DIR, TIMELINES_FILE, open_data_dir
 from roost.adapters.embedded.readiness import ProbeTarget, StorageReadiness
 from roost.adapters.embedded.repositories import open_repositories
+from roost.adapters.embedded.shared_state import FileWorkerIdLeases, MemoryCelebritySet
 from roost.domain.ids import IdGenerator
 from roost.domain.shards import ShardMap
 from roost.failpoints import Failpoints
 from roost.services.context import Backends
 from roost.settings import Settings
+
+WORKERS_DIR = "workers"  # worker-id lock files (adapters/embedded/shared_state.py)
 
 
 def check_data_dir(settings: Settings) -> str:
@@ -24,6 +27,9 @@ def open_embedded(settings: Settings) -> Backends:
     check_data_dir(settings)
     shard_map = ShardMap(settings.logical_shards, settings.physical_shards)
     db = SqliteDatabase(data / SHARDS_DIR, shard_map)
+    # Every process on this data directory (the server, `roost` commands) mints ids
+    # under a worker id of its own.
+    lease = FileWorkerIdLeases(data / WORKERS_DIR).acquire_now()
     return Backends(
         settings=settings,
         db=db,
@@ -33,8 +39,10 @@ def open_embedded(settings: Settings) -> Backends:
             data / TIMELINES_FILE, settings.timeline_max_items, settings.timeline_hot_lists
         ),
         repos=open_repositories(db),
-        ids=IdGenerator(),
+        ids=IdGenerator(lease=lease),
         failpoints=Failpoints(settings.failpoints),
+        worker_lease=lease,
+        celebrities=MemoryCelebritySet(),
     )
 
 
@@ -55,3 +63,5 @@ async def close(backends: Backends) -> None:
     await backends.timelines.close()
     await backends.log.close()
     await backends.db.close()
+    if backends.worker_lease is not None:
+        await backends.worker_lease.release()

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from roost.domain.ids import IdGenerator
 from roost.failpoints import Failpoints
 from roost.ports import Cache, Log, Repositories, ShardedDatabase, TimelineStore
+from roost.ports.shared_state import CelebritySet, WorkerIdLease
 from roost.settings import Settings
 
 
@@ -18,5 +19,9 @@ class Backends:
     log: Log
     timelines: TimelineStore
     repos: Repositories
+    # Accounts merged into home timelines at read time (shared state, issue #9).
+    celebrities: CelebritySet
     ids: IdGenerator = field(default_factory=IdGenerator)
     failpoints: Failpoints = field(default_factory=Failpoints)
+    # The worker-id lease behind ``ids`` (issue #9), released at close.
+    worker_lease: WorkerIdLease | None = None

@@ -68,7 +68,8 @@ class AccountsService:
         self._db = backends.db
         self._cache = backends.cache
         self._hasher = hasher or PasswordHasher()
-        self._celebrities: set[int] = set()
+        self._celebrities = backends.celebrities  # shared by every process (issue #9)
+        self.celebrity_count = 0  # as last read here (a metric)
         settings = backends.settings
         self.login_throttle = LoginThrottle(
             settings.login_failures_before_lockout,
@@ -81,11 +82,14 @@ class AccountsService:
     async def start(self) -> None:
         await self._unknown_login_hash()
         threshold = self._b.settings.celebrity_threshold
+        celebrities: set[int] = set()
         for shard in self._db.shards:
             rows = await shard.fetch_all(
                 "SELECT id FROM accounts WHERE followers_count >= ?", (threshold,)
             )
-            self._celebrities.update(r["id"] for r in rows)
+            celebrities.update(r["id"] for r in rows)
+        await self._celebrities.replace(celebrities)
+        self.celebrity_count = len(celebrities)
 
     # -- registration and credentials ------------------------------------------------
 
@@ -208,7 +212,6 @@ class AccountsService:
                     " followers_count = (SELECT COUNT(*) FROM followers f WHERE f.account_id = accounts.id),"
                     " statuses_count = (SELECT COUNT(*) FROM statuses s WHERE s.account_id = accounts.id)"
                 )
-        self._celebrities.clear()
         await self.start()
 
     async def authenticate(self, login: str, password: str) -> Account | None:
@@ -388,9 +391,9 @@ class AccountsService:
         if account is None:
             return
         if account.followers_count >= self._b.settings.celebrity_threshold:
-            self._celebrities.add(account_id)
-        elif account_id in self._celebrities:
-            self._celebrities.discard(account_id)
+            await self._celebrities.add(account_id)
+        elif await self._celebrities.remove(account_id):
+            # Only the process whose removal took it out publishes the demotion.
             shard = self._db.for_id(account_id)
             async with shard.transaction() as tx:
                 await self._outbox.stage(tx, account_id, {"type": "account.demoted", "account_id": account_id})
@@ -402,12 +405,14 @@ class AccountsService:
             await self.bump_in(tx, account_id, counter, delta)
         await self.counters_changed(account_id, followers=counter == "followers_count")
 
-    def is_celebrity(self, account_id: int) -> bool:
-        return account_id in self._celebrities
+    async def is_celebrity(self, account_id: int) -> bool:
+        return await self._celebrities.contains(account_id)
 
-    def celebrities(self) -> set[int]:
-        """The accounts merged at read time (a live set: do not modify)."""
-        return self._celebrities
+    async def celebrities(self) -> frozenset[int]:
+        """The accounts merged at read time."""
+        members = await self._celebrities.members()
+        self.celebrity_count = len(members)
+        return members
 
     async def delete(self, account_id: int) -> Account:
         """Remove an account and its keys and tokens (its content is removed by the caller)."""
@@ -420,7 +425,7 @@ class AccountsService:
             await self._cache.delete(*(f"t:{r['token']}" for r in rows))
         await self._db.for_id(account_id).execute("DELETE FROM accounts WHERE id = ?", (account_id,))
         await self._cache.delete_records("a", account_id)
-        self._celebrities.discard(account_id)
+        await self._celebrities.remove(account_id)
         return account
 
     # -- the key directory -----------------------------------------------------------
