@@ -17,6 +17,7 @@ from pathlib import Path
 import redis as redis_py
 from redis.asyncio import Redis
 
+from roost.adapters.redis.client import connect
 from roost.cluster import binaries, processes, redis, supervisor, topology
 from roost.cluster.layout import StateDir
 from roost.cluster.osuser import engine_user
@@ -31,7 +32,7 @@ class RedisServer:
 
     def client(self) -> Redis:
         """A new asyncio client (one per event loop: a client is bound to the loop it runs on)."""
-        return Redis(host=self.host, port=self.port, password=self.password)
+        return connect(self.host, self.port, self.password)
 
     def flush(self) -> None:
         """Empty every database (between tests sharing the server)."""
