@@ -216,3 +216,16 @@ def test_redis_lists_are_shared_by_processes(redis_fresh: RedisServer) -> None:
             await b_client.aclose()
 
     run(body())
+
+
+def test_any_timeline_name_but_a_newline(open_store: Opener) -> None:
+    async def body() -> None:
+        async with open_store(800) as store:
+            names = ["home:1", "list:n\\n", "list:ñ é", "x" * 200]
+            for name in names:
+                await store.replace(name, [1])
+            await store.push_many((name, i) for i in (2, 3) for name in names)
+            for name in names:
+                assert await store.page(name, ALL) == [3, 2, 1], name
+
+    run(body())
