@@ -101,6 +101,12 @@ class Settings:
     max_connections_per_ip: int = 512
     # Connections in all (also kept under the open-files limit).
     max_connections: int = 10_000
+    # Shared state on one Redis (issue #9): home timelines, the celebrity set, worker-id
+    # leases and rate-limit counters, shared by every process; redis://[:password@]host:port/db
+    # ("": the embedded adapters, for one process per data directory).
+    redis_url: str = ""
+    # A worker-id lease in Redis lapses this long after its last renewal (renewed every third).
+    worker_lease_ttl_seconds: float = 15.0
     failpoints: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -131,6 +131,13 @@ class Gateway:
             response.headers.update(rate_headers)
         return response
 
+    def share_rate_limits(self, container: runtime.Container) -> None:
+        """Count against the deployment's shared counters when it has them (issue #9)."""
+        backends = container.backends
+        if backends is not None and backends.rate_limits is not None:
+            for limiter in (self.per_token, self.per_ip, self.registrations, self.logins):
+                limiter.store = backends.rate_limits
+
     async def _rate_limit(self, endpoint: Endpoint, request: Request, token: str | None) -> dict[str, str]:
         client = client_address(request.scope)
         if self.settings.rate_limit_exempt_loopback and is_loopback(client):
@@ -216,6 +223,7 @@ def create_app(settings: Settings | None = None, targets: tuple[str, ...] = ("al
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         gateway.container = await runtime.start(settings, targets)
         gateway.container.extras["gateway"] = gateway
+        gateway.share_rate_limits(gateway.container)
         # Everything built so far lives as long as the process: keep it out of the
         # collector's view, and collect the young generation less often, since the
         # caches hold hundreds of thousands of long-lived objects.

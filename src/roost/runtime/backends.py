@@ -49,12 +49,12 @@ def open_embedded(settings: Settings) -> Backends:
 def storage_readiness(backends: Backends) -> StorageReadiness | None:
     """Write probes for every embedded file, or None for backends that are not embedded."""
     db, log, timelines = backends.db, backends.log, backends.timelines
-    if not (isinstance(db, SqliteDatabase) and isinstance(log, SqliteLog)
-            and isinstance(timelines, SqliteTimelineStore)):
+    if not (isinstance(db, SqliteDatabase) and isinstance(log, SqliteLog)):
         return None
     targets = [ProbeTarget(f"{SHARDS_DIR}/{s.path.name}", s.probe, s.faults) for s in db.shards]
     targets.append(ProbeTarget(LOG_FILE, log.probe, log.faults))
-    targets.append(ProbeTarget(TIMELINES_FILE, timelines.probe, timelines.faults))
+    if isinstance(timelines, SqliteTimelineStore):  # not when they live on Redis
+        targets.append(ProbeTarget(TIMELINES_FILE, timelines.probe, timelines.faults))
     settings = backends.settings
     return StorageReadiness(settings.data_dir, targets, settings.min_free_disk_bytes, settings.ready_cache_seconds)
 
@@ -65,3 +65,5 @@ async def close(backends: Backends) -> None:
     await backends.db.close()
     if backends.worker_lease is not None:
         await backends.worker_lease.release()
+    for closer in backends.on_close:
+        await closer()

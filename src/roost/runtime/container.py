@@ -11,6 +11,7 @@ from typing import Any
 from roost.ports.timelines import TimelineStore
 from roost.runtime.backends import close, open_embedded, storage_readiness
 from roost.runtime.modules import Lifecycle, Module, Registry, Service
+from roost.runtime.shared_redis import use_redis
 from roost.services import accounts as accounts_pkg
 from roost.services import notifications as notifications_pkg
 from roost.services import outbox as outbox_mod
@@ -75,6 +76,8 @@ class _Storage:
 
 async def _init_storage(c: Container) -> Service:
     c.backends = open_embedded(c.settings)
+    if c.settings.redis_url:
+        await use_redis(c.backends)
     c.extras["storage_readiness"] = storage_readiness(c.backends)
     c.outbox = Outbox(c.backends.db, c.backends.log, c.backends.failpoints)
     return _Storage(c)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from roost.domain.ids import IdGenerator
 from roost.failpoints import Failpoints
 from roost.ports import Cache, Log, Repositories, ShardedDatabase, TimelineStore
-from roost.ports.shared_state import CelebritySet, WorkerIdLease
+from roost.ports.shared_state import CelebritySet, RateLimitStore, WorkerIdLease
 from roost.settings import Settings
 
 
@@ -25,3 +26,7 @@ class Backends:
     failpoints: Failpoints = field(default_factory=Failpoints)
     # The worker-id lease behind ``ids`` (issue #9), released at close.
     worker_lease: WorkerIdLease | None = None
+    # Fixed-window counters of the gateway's rate limits (None: each limiter's own memory).
+    rate_limits: RateLimitStore | None = None
+    # Run last at close (clients of shared engines).
+    on_close: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
