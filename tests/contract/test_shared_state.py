@@ -159,6 +159,25 @@ def test_redis_window_counters_expire(redis_fresh: RedisServer) -> None:
     run(body())
 
 
+def test_limiters_on_one_store_keep_their_counts_apart(redis_fresh: RedisServer) -> None:
+    from roost.gateway.ratelimit import FixedWindowLimiter
+
+    async def body() -> None:
+        client = redis_fresh.client()
+        try:
+            store = RedisRateLimitStore(client)
+            reads = FixedWindowLimiter(50, 300, store, name="unauthenticated")
+            logins = FixedWindowLimiter(3, 300, store, name="logins")
+            for _ in range(3):
+                assert (await logins.hit("ip:1", 1_000_000.0)).allowed
+            assert not (await logins.hit("ip:1", 1_000_000.0)).allowed
+            assert (await reads.hit("ip:1", 1_000_000.0)).remaining == 49  # same key, own budget
+        finally:
+            await client.aclose()
+
+    run(body())
+
+
 def test_the_limiter_shares_one_budget_across_processes(redis_fresh: RedisServer) -> None:
     from roost.gateway.ratelimit import FixedWindowLimiter
 

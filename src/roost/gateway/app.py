@@ -66,13 +66,17 @@ class Gateway:
         self.settings = settings
         self.container: runtime.Container | None = None
         self.serializer = Serializer(settings.base_url, settings.render_cache_seconds, settings.page_memo_pages)
-        self.per_token = FixedWindowLimiter(settings.rate_limit_per_token, settings.rate_limit_window_seconds)
-        self.per_ip = FixedWindowLimiter(settings.rate_limit_unauthenticated, settings.rate_limit_window_seconds)
-        self.registrations = FixedWindowLimiter(settings.registrations_per_ip, settings.registrations_window_seconds)
+        self.per_token = FixedWindowLimiter(settings.rate_limit_per_token, settings.rate_limit_window_seconds,
+                                            name="api")
+        self.per_ip = FixedWindowLimiter(settings.rate_limit_unauthenticated, settings.rate_limit_window_seconds,
+                                         name="unauthenticated")
+        self.registrations = FixedWindowLimiter(settings.registrations_per_ip, settings.registrations_window_seconds,
+                                                name="registrations")
         self.client_addresses = ClientAddressResolver(parse_networks(settings.trusted_proxies))
         # Credential guessing gets its own per-address budget, so a flood of it neither
         # rides on nor uses up the general one that reads draw on.
-        self.logins = FixedWindowLimiter(settings.login_attempts_per_ip, settings.login_attempts_window_seconds)
+        self.logins = FixedWindowLimiter(settings.login_attempts_per_ip, settings.login_attempts_window_seconds,
+                                         name="logins")
         self.registry = CollectorRegistry()
         self.http_metrics = HttpMetrics(self.registry)
         self.building_blocks = BuildingBlocks(self)

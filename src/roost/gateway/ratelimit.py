@@ -37,8 +37,11 @@ class Decision:
 
 
 class FixedWindowLimiter:
-    def __init__(self, limit: int, window_seconds: int, store: RateLimitStore | None = None) -> None:
+    def __init__(self, limit: int, window_seconds: int, store: RateLimitStore | None = None,
+                 name: str = "") -> None:
         self.limit = limit
+        # Keeps this limiter's counters apart from the others' in a shared store.
+        self.name = name
         self.window = window_seconds
         self.store: RateLimitStore = store or MemoryRateLimitStore()
         self.rejected = 0
@@ -46,7 +49,7 @@ class FixedWindowLimiter:
     async def hit(self, key: str, now: float | None = None) -> Decision:
         now = time.time() if now is None else now
         window = int(now // self.window)
-        count = await self.store.increment(key, window, self.window)
+        count = await self.store.increment(f"{self.name}:{key}", window, self.window)
         reset = (window + 1) * self.window
         allowed = count <= self.limit
         if not allowed:
