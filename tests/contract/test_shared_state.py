@@ -276,9 +276,9 @@ def test_the_heartbeat_keeps_a_short_lease(redis_fresh: RedisServer) -> None:
     async def body() -> None:
         client = redis_fresh.client()
         try:
-            leases = RedisWorkerIdLeases(client, ttl_seconds=0.3)
+            leases = RedisWorkerIdLeases(client, ttl_seconds=1.0)
             lease = await leases.acquire()
-            await asyncio.sleep(1.0)  # > 3 TTLs: only renewals kept it
+            await asyncio.sleep(3.5)  # > 3 TTLs: only renewals kept it
             assert lease.held() and await client.get(lease.key) is not None
             assert (await leases.acquire(heartbeat=False)).worker_id != lease.worker_id
             await lease.release()
