@@ -120,6 +120,12 @@ class Settings:
     # codecs, as a shared cache (Redis) does - for tests and for measuring the
     # codec; off by default, since decoding on every hit only costs time in-process.
     cache_encode: bool = False
+    # Shared state on one Redis (issue #9): home timelines, the celebrity set, worker-id
+    # leases and rate-limit counters, shared by every process; redis://[:password@]host:port/db
+    # ("": the embedded adapters, for one process per data directory).
+    redis_url: str = ""
+    # A worker-id lease in Redis lapses this long after its last renewal (renewed every third).
+    worker_lease_ttl_seconds: float = 15.0
     failpoints: str = ""
     # Migrate the schema at start (under the migration lock): the one-process shape
     # (roost up). When processes are one of several (roost serve --target), they only

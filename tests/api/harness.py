@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -183,8 +184,21 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, what: str = "
         time.sleep(0.005)
 
 
+# The API suite on Redis shared state (issue #9): ROOST_TEST_REDIS_URL=redis://... pytest tests/api
+# (each server starts on an emptied Redis, but for the worker-id leases of servers still running).
+TEST_REDIS_URL = os.environ.get("ROOST_TEST_REDIS_URL", "")
+
+
 @contextlib.contextmanager
 def running_server(data_dir: Path, client_host: str = "testclient", **overrides: Any) -> Iterator[Server]:
+    if TEST_REDIS_URL and "redis_url" not in overrides:
+        import redis
+
+        with redis.Redis.from_url(TEST_REDIS_URL) as shared:
+            stale = [k for k in shared.scan_iter(count=1000) if not k.startswith(b"roost:worker:")]
+            for start in range(0, len(stale), 1000):
+                shared.delete(*stale[start : start + 1000])
+        overrides["redis_url"] = TEST_REDIS_URL
     settings = Settings(data_dir=data_dir, public_url=BASE_URL, **{**GENEROUS_LIMITS, **overrides})
     app = create_app(settings)
     with TestClient(app, raise_server_exceptions=False, client=(client_host, 50000)) as client:

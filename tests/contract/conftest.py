@@ -12,12 +12,13 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 
+from roost.cluster import binaries
+from roost.cluster.scratch_redis import RedisServer, scratch_redis
 from roost.runtime.backends import MIGRATIONS, close, open_embedded
 from roost.services.context import Backends
 from roost.settings import Settings
@@ -86,57 +87,19 @@ def family(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Family]:
     yield Family(request.param, tmp_path)
 
 
-# -- Redis (issue #9: the cache port's Redis adapter) ------------------------------------------
-
-
-@dataclass(frozen=True)
-class RedisServer:
-    """A redis-server of our own, started through ``roost.cluster.redis`` on a spare loopback port."""
-
-    host: str
-    port: int
-    password: str
-
-    def client(self) -> Any:
-        from roost.adapters.redis.cache import connect
-
-        return connect(f"redis://{self.host}:{self.port}/0", self.password, timeout=5.0)
-
-
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
-    """Started once per session, stopped by the PID it recorded (skips only when redis-server
-    is not installed: ``make engines`` installs it)."""
-    import shutil
-    import tempfile
-
-    from roost.cluster import binaries
-    from roost.cluster import redis as redis_engine
-    from roost.cluster.layout import StateDir
-    from roost.cluster.osuser import engine_user
-    from roost.cluster.supervisor import spare_ports
-    from roost.cluster.topology import LOOPBACK, PostgresSettings, RedisNode, Topology
-
+    """A real redis-server for the session, on a spare loopback port, stopped by PID.
+    Tests get it empty through ``redis_fresh``; they open their own asyncio clients."""
     try:
-        server = binaries.redis_server()
-    except binaries.EnginesMissing as missing:
-        pytest.skip(str(missing))
-    # Not pytest's tmp_path: Redis runs as `redis` when the tests run as root.
-    root = Path(tempfile.mkdtemp(prefix="roost-contract-redis-"))
-    root.chmod(0o711)
-    state = StateDir(root)
-    state.create()
-    password = redis_engine.new_password()
-    state.secret("redis.password").write_text(password + "\n")
-    ports = spare_ports()
-    port = next(ports)
-    ports.close()  # frees the port for redis-server
-    topology = Topology(postgres=PostgresSettings(), nodes=(), redis=RedisNode("redis", LOOPBACK, port), base=root)
-    engine = redis_engine.Engine(server, engine_user("redis"), state)
-    engine.write_config(topology)
-    record = engine.start(topology)
-    try:
-        yield RedisServer(LOOPBACK, port, password)
-    finally:
-        engine.stop(record)
-        shutil.rmtree(root, ignore_errors=True)
+        binaries.redis_server()
+    except binaries.EnginesMissing as exc:
+        pytest.skip(f"{exc} (`make engines` installs it)")
+    with scratch_redis() as server:
+        yield server
+
+
+@pytest.fixture
+def redis_fresh(redis_server: RedisServer) -> RedisServer:
+    redis_server.flush()
+    return redis_server

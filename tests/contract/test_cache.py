@@ -20,6 +20,7 @@ import pytest
 
 from roost.adapters.embedded.cache import MemoryCache
 from roost.adapters.redis.cache import RedisCache
+from roost.cluster.scratch_redis import RedisServer
 from roost.domain.entities import Account, Identity, Status, ViewerFlags
 from roost.domain.ids import EPOCH_MS, compose, now_ms
 from roost.domain.shards import ShardMap
@@ -29,8 +30,6 @@ from roost.ports.cache import Cache
 from roost.services import cache_aside
 from roost.services.cache_aside import get_by_ids, get_or_load
 from roost.services.cache_codecs import CODECS
-
-from .conftest import RedisServer
 
 ADAPTERS = ["memory", "memory-encoded", "redis"]
 WAIT_S = 10.0  # bound on waits for expiry: liveness, never a figure

@@ -66,13 +66,17 @@ class Gateway:
         self.settings = settings
         self.container: runtime.Container | None = None
         self.serializer = Serializer(settings.base_url, settings.render_cache_seconds, settings.page_memo_pages)
-        self.per_token = FixedWindowLimiter(settings.rate_limit_per_token, settings.rate_limit_window_seconds)
-        self.per_ip = FixedWindowLimiter(settings.rate_limit_unauthenticated, settings.rate_limit_window_seconds)
-        self.registrations = FixedWindowLimiter(settings.registrations_per_ip, settings.registrations_window_seconds)
+        self.per_token = FixedWindowLimiter(settings.rate_limit_per_token, settings.rate_limit_window_seconds,
+                                            name="api")
+        self.per_ip = FixedWindowLimiter(settings.rate_limit_unauthenticated, settings.rate_limit_window_seconds,
+                                         name="unauthenticated")
+        self.registrations = FixedWindowLimiter(settings.registrations_per_ip, settings.registrations_window_seconds,
+                                                name="registrations")
         self.client_addresses = ClientAddressResolver(parse_networks(settings.trusted_proxies))
         # Credential guessing gets its own per-address budget, so a flood of it neither
         # rides on nor uses up the general one that reads draw on.
-        self.logins = FixedWindowLimiter(settings.login_attempts_per_ip, settings.login_attempts_window_seconds)
+        self.logins = FixedWindowLimiter(settings.login_attempts_per_ip, settings.login_attempts_window_seconds,
+                                         name="logins")
         self.registry = CollectorRegistry()
         self.http_metrics = HttpMetrics(self.registry)
         self.building_blocks = BuildingBlocks(self)
@@ -110,12 +114,12 @@ class Gateway:
                     identity = await container.oauth_service.identify(token)
             except Unauthorized:
                 # Token guessing counts against the caller's unauthenticated limit.
-                self._rate_limit(endpoint, request, None)
+                await self._rate_limit(endpoint, request, None)
                 raise
         if endpoint.auth in ("app", "user") and identity is None:
-            self._rate_limit(endpoint, request, None)
+            await self._rate_limit(endpoint, request, None)
             raise Unauthorized()
-        rate_headers = self._rate_limit(endpoint, request, identity.token if identity else None)
+        rate_headers = await self._rate_limit(endpoint, request, identity.token if identity else None)
         try:
             if endpoint.auth == "user" and identity is not None and identity.account_id is None:
                 raise Unprocessable("This method requires an authenticated user")
@@ -131,18 +135,25 @@ class Gateway:
             response.headers.update(rate_headers)
         return response
 
-    def _rate_limit(self, endpoint: Endpoint, request: Request, token: str | None) -> dict[str, str]:
+    def share_rate_limits(self, container: runtime.Container) -> None:
+        """Count against the deployment's shared counters when it has them (issue #9)."""
+        backends = container.backends
+        if backends is not None and backends.rate_limits is not None:
+            for limiter in (self.per_token, self.per_ip, self.registrations, self.logins):
+                limiter.store = backends.rate_limits
+
+    async def _rate_limit(self, endpoint: Endpoint, request: Request, token: str | None) -> dict[str, str]:
         client = client_address(request.scope)
         if self.settings.rate_limit_exempt_loopback and is_loopback(client):
             return {}
         if endpoint.method == "POST" and endpoint.path == "/api/v1/accounts":
-            decision = self.registrations.hit(f"ip:{throttle_key(client)}")
+            decision = await self.registrations.hit(f"ip:{throttle_key(client)}")
         elif endpoint.method == "POST" and endpoint.path in CREDENTIAL_PATHS:
-            decision = self.logins.hit(f"ip:{throttle_key(client)}")
+            decision = await self.logins.hit(f"ip:{throttle_key(client)}")
         elif token is not None:
-            decision = self.per_token.hit(f"token:{token}")
+            decision = await self.per_token.hit(f"token:{token}")
         else:
-            decision = self.per_ip.hit(f"ip:{throttle_key(client)}")
+            decision = await self.per_ip.hit(f"ip:{throttle_key(client)}")
         headers = decision.headers()
         if not decision.allowed:
             raise RateLimited(headers={**headers, "Retry-After": decision.retry_after()})
@@ -216,6 +227,7 @@ def create_app(settings: Settings | None = None, targets: tuple[str, ...] = ("al
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         gateway.container = await runtime.start(settings, targets)
         gateway.container.extras["gateway"] = gateway
+        gateway.share_rate_limits(gateway.container)
         # Everything built so far lives as long as the process: keep it out of the
         # collector's view, and collect the young generation less often, since the
         # caches hold hundreds of thousands of long-lived objects.

@@ -107,7 +107,7 @@ class BuildingBlocks(Collector):
         if container.timelines is not None:
             yield CounterMetricFamily("roost_timeline_rebuilds", "Home timelines rebuilt", value=container.timelines.rebuilds)
             yield GaugeMetricFamily("roost_celebrities", "Accounts merged at read time",
-                                    value=len(container.accounts_service.celebrities()))
+                                    value=container.accounts_service.celebrity_count)
         pages = self._gateway.serializer.pages
         yield CounterMetricFamily("roost_page_memo_hits", "Home pages reused as sent", value=pages.hits)
         yield CounterMetricFamily("roost_page_memo_misses", "Home pages spliced anew", value=pages.misses)

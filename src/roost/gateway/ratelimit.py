@@ -1,14 +1,19 @@
 """Fixed-window rate limits with Mastodon's defaults and X-RateLimit-* headers.
 
 Kept deliberately small here: the rate-limiting building block (token bucket,
-leaky bucket, sliding window, a shared Redis store) is a later issue. Loopback
-is exempt by default, as in Mastodon.
+leaky bucket, sliding window) is a later issue. The counters live behind the
+RateLimitStore port (ports/shared_state.py), so every process of a deployment
+counts against one budget (Redis) instead of each its own. Loopback is exempt by
+default, as in Mastodon.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+
+from roost.adapters.embedded.shared_state import MemoryRateLimitStore
+from roost.ports.shared_state import RateLimitStore
 
 
 @dataclass
@@ -32,19 +37,19 @@ class Decision:
 
 
 class FixedWindowLimiter:
-    def __init__(self, limit: int, window_seconds: int) -> None:
+    def __init__(self, limit: int, window_seconds: int, store: RateLimitStore | None = None,
+                 name: str = "") -> None:
         self.limit = limit
+        # Keeps this limiter's counters apart from the others' in a shared store.
+        self.name = name
         self.window = window_seconds
-        self._counts: dict[tuple[str, int], int] = {}
+        self.store: RateLimitStore = store or MemoryRateLimitStore()
         self.rejected = 0
 
-    def hit(self, key: str, now: float | None = None) -> Decision:
+    async def hit(self, key: str, now: float | None = None) -> Decision:
         now = time.time() if now is None else now
         window = int(now // self.window)
-        if len(self._counts) > 100_000:
-            self._counts = {k: v for k, v in self._counts.items() if k[1] == window}
-        count = self._counts.get((key, window), 0) + 1
-        self._counts[(key, window)] = count
+        count = await self.store.increment(f"{self.name}:{key}", window, self.window)
         reset = (window + 1) * self.window
         allowed = count <= self.limit
         if not allowed:

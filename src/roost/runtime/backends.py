@@ -7,6 +7,7 @@ from roost.adapters.embedded.manifest import LOG_FILE, SHARDS_DIR, TIMELINES_FIL
 from roost.adapters.embedded.migrations import ALL as EMBEDDED_MIGRATIONS
 from roost.adapters.embedded.readiness import ProbeTarget, StorageReadiness
 from roost.adapters.embedded.repositories import open_repositories
+from roost.adapters.embedded.shared_state import FileWorkerIdLeases, MemoryCelebritySet
 from roost.domain.ids import IdGenerator
 from roost.failpoints import Failpoints
 from roost.runtime.placement import open_placement
@@ -16,6 +17,7 @@ from roost.settings import Settings
 
 # The schema steps of the family roost opens (``roost migrate`` and ``roost up`` apply them).
 MIGRATIONS = EMBEDDED_MIGRATIONS
+WORKERS_DIR = "workers"  # worker-id lock files (adapters/embedded/shared_state.py)
 
 
 def check_data_dir(settings: Settings) -> str:
@@ -31,6 +33,9 @@ def open_embedded(settings: Settings) -> Backends:
     check_data_dir(settings)
     placement = open_placement(settings)
     db = SqliteDatabase(data / SHARDS_DIR, placement.shard_map)
+    # Every process on this data directory (the server, `roost` commands) mints ids
+    # under a worker id of its own.
+    lease = FileWorkerIdLeases(data / WORKERS_DIR).acquire_now()
     return Backends(
         settings=settings,
         db=db,
@@ -42,21 +47,23 @@ def open_embedded(settings: Settings) -> Backends:
             data / TIMELINES_FILE, settings.timeline_max_items, settings.timeline_hot_lists
         ),
         repos=open_repositories(db),
-        ids=IdGenerator(),
+        ids=IdGenerator(lease=lease),
         failpoints=Failpoints(settings.failpoints),
         placement=placement,
+        worker_lease=lease,
+        celebrities=MemoryCelebritySet(),
     )
 
 
 def storage_readiness(backends: Backends) -> StorageReadiness | None:
     """Write probes for every embedded file, or None for backends that are not embedded."""
     db, log, timelines = backends.db, backends.log, backends.timelines
-    if not (isinstance(db, SqliteDatabase) and isinstance(log, SqliteLog)
-            and isinstance(timelines, SqliteTimelineStore)):
+    if not (isinstance(db, SqliteDatabase) and isinstance(log, SqliteLog)):
         return None
     targets = [ProbeTarget(f"{SHARDS_DIR}/{s.path.name}", s.probe, s.faults) for s in db.shards]
     targets.append(ProbeTarget(LOG_FILE, log.probe, log.faults))
-    targets.append(ProbeTarget(TIMELINES_FILE, timelines.probe, timelines.faults))
+    if isinstance(timelines, SqliteTimelineStore):  # not when they live on Redis
+        targets.append(ProbeTarget(TIMELINES_FILE, timelines.probe, timelines.faults))
     settings = backends.settings
     return StorageReadiness(settings.data_dir, targets, settings.min_free_disk_bytes, settings.ready_cache_seconds)
 
@@ -65,3 +72,7 @@ async def close(backends: Backends) -> None:
     await backends.timelines.close()
     await backends.log.close()
     await backends.db.close()
+    if backends.worker_lease is not None:
+        await backends.worker_lease.release()
+    for closer in backends.on_close:
+        await closer()

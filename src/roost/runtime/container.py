@@ -14,6 +14,7 @@ from roost.ports.database import Migration, ShardedDatabase
 from roost.ports.timelines import TimelineStore
 from roost.runtime.backends import MIGRATIONS, close, open_embedded, storage_readiness
 from roost.runtime.modules import Lifecycle, Module, Registry, Service
+from roost.runtime.shared_redis import use_redis
 from roost.services.accounts import AccountsService, FollowsService, OAuthService
 from roost.services.context import Backends
 from roost.services.notifications import NotificationsService
@@ -136,6 +137,8 @@ class _Storage:
 
 async def _init_storage(c: Container) -> Service:
     c.backends = open_embedded(c.settings)
+    if c.settings.redis_url:
+        await use_redis(c.backends)
     c.extras["storage_readiness"] = storage_readiness(c.backends)
     c.outbox = Outbox(c.backends.db, c.backends.log, c.backends.failpoints, c.backends.repos.outbox)
     return _Storage(c)

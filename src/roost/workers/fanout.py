@@ -52,7 +52,7 @@ class FanoutWorker:
             await self._follows.ensure_follower_side(follower, followee, event["follow_id"])
             # And the request an approval had not yet deleted when it died.
             await self._follows.drop_settled_request(follower, followee)
-            if not self._accounts.is_celebrity(followee):
+            if not await self._accounts.is_celebrity(followee):
                 ids = await self._timelines.statuses_for_home(follower, [followee])
                 await self._store.push_many((home_key(follower), i) for i in ids[:MERGE_ON_FOLLOW])
         elif kind == "follow.deleted":
@@ -69,7 +69,7 @@ class FanoutWorker:
     async def _backfill(self, author: int) -> None:
         """An author fell below the celebrity threshold: its recent statuses were only
         merged at read time, so push them into its followers' home timelines now."""
-        if self._accounts.is_celebrity(author):
+        if await self._accounts.is_celebrity(author):
             return
         recent = (await self._timelines.recent_ids(author))[:MERGE_ON_FOLLOW]
         if not recent:
@@ -91,7 +91,7 @@ class FanoutWorker:
             yield [author, *receivers]
             return
         yield [author]
-        if self._accounts.is_celebrity(author):
+        if await self._accounts.is_celebrity(author):
             return
         async for batch in self._follows.follower_batches(author):
             yield batch

@@ -13,10 +13,29 @@ from roost.adapters.embedded import (
     SqliteShard,
     SqliteTimelineStore,
 )
+from roost.adapters.embedded.shared_state import (
+    FileWorkerIdLease,
+    FileWorkerIdLeases,
+    MemoryCelebritySet,
+    MemoryRateLimitStore,
+)
+from roost.adapters.redis import (
+    RedisCelebritySet,
+    RedisRateLimitStore,
+    RedisTimelineStore,
+    RedisWorkerIdLeases,
+)
+from roost.adapters.redis.shared_state import RedisWorkerIdLease
 from roost.ports import Cache, Log, Shard, ShardedDatabase, TimelineStore
+from roost.ports.shared_state import CelebritySet, RateLimitStore, WorkerIdLease, WorkerIdLeases
 
 PAIRS = [(Cache, MemoryCache), (Log, SqliteLog), (TimelineStore, SqliteTimelineStore),
          (Shard, SqliteShard), (ShardedDatabase, SqliteDatabase)]
+# Shared state (issue #9), embedded and Redis.
+PAIRS += [(TimelineStore, RedisTimelineStore), (CelebritySet, MemoryCelebritySet), (CelebritySet, RedisCelebritySet),
+          (RateLimitStore, MemoryRateLimitStore), (RateLimitStore, RedisRateLimitStore),
+          (WorkerIdLeases, FileWorkerIdLeases), (WorkerIdLeases, RedisWorkerIdLeases),
+          (WorkerIdLease, FileWorkerIdLease), (WorkerIdLease, RedisWorkerIdLease)]
 
 
 def operations(port: type) -> dict[str, object]:

@@ -1,4 +1,4 @@
-"""Snowflake ids: 41 bits of ms since the epoch | 13 bits of logical shard | 10 bits of sequence."""
+"""Snowflake ids: 41 bits of ms since the epoch | 13 bits of logical shard | 4 bits of worker | 6 bits of sequence."""
 
 from __future__ import annotations
 
@@ -9,12 +9,16 @@ import pytest
 from roost.domain.ids import (
     EPOCH_MS,
     MAX_LOGICAL_SHARDS,
+    MAX_WORKERS,
+    FixedWorker,
     IdGenerator,
+    LeaseLost,
     compose,
     lowest_id_at,
     parse_id,
     shard_of,
     unix_ms_of,
+    worker_of,
 )
 
 
@@ -58,13 +62,29 @@ def test_shard_and_time_round_trip(shard: int) -> None:
 
 
 def test_compose_keeps_fields_apart() -> None:
-    snowflake = compose(123_456, 8191, 1023)
+    snowflake = compose(123_456, 8191, 63, worker=15)
     assert shard_of(snowflake) == 8191
-    assert snowflake & 1023 == 1023
+    assert worker_of(snowflake) == 15
+    assert snowflake & 63 == 63
     assert unix_ms_of(snowflake) == EPOCH_MS + 123_456
-    # Oversized shard/sequence values are masked, never bleeding into the time bits.
-    assert unix_ms_of(compose(5, 8192 + 3, 1024 + 2)) == EPOCH_MS + 5
-    assert shard_of(compose(5, 8192 + 3, 0)) == 3
+    # Oversized shard/worker/sequence values are masked, never bleeding into other fields.
+    odd = compose(5, 8192 + 3, 64 + 2, worker=16 + 1)
+    assert unix_ms_of(odd) == EPOCH_MS + 5 and shard_of(odd) == 3
+    assert worker_of(odd) == 1 and odd & 63 == 2
+
+
+def test_ids_made_before_the_worker_field_still_route_and_sort() -> None:
+    # The first layout: 41 bits of ms | 13 bits of shard | 10 bits of sequence.
+    def old_id(ms: int, shard: int, sequence: int) -> int:
+        return (ms << 23) | (shard << 10) | sequence
+
+    old = old_id(T0 - EPOCH_MS, 4321, 1023)
+    assert shard_of(old) == 4321 and unix_ms_of(old) == T0
+    clock = FakeClock(T0)
+    new_same_ms = IdGenerator(clock, FixedWorker(15)).next_id(4321)
+    assert unix_ms_of(new_same_ms) == T0 and shard_of(new_same_ms) == 4321
+    clock.now += 1
+    assert old < IdGenerator(clock).next_id(0)  # time still orders old and new alike
 
 
 def test_lowest_id_at_bounds_every_id_of_that_millisecond() -> None:
@@ -77,13 +97,13 @@ def test_lowest_id_at_bounds_every_id_of_that_millisecond() -> None:
 def test_unique_and_monotonic_under_many_calls_in_one_millisecond() -> None:
     clock = FakeClock(T0)
     gen = IdGenerator(clock)
-    ids = [gen.next_id(3) for _ in range(5000)]  # > 1024 per ms: borrows following milliseconds
+    ids = [gen.next_id(3) for _ in range(5000)]  # > 64 per ms: borrows following milliseconds
     assert len(set(ids)) == 5000
     assert ids == sorted(ids)
     assert all(shard_of(i) == 3 for i in ids)
-    # The 1025th id of the millisecond rolls over into the next one with sequence 0.
-    assert unix_ms_of(ids[1023]) == T0 and unix_ms_of(ids[1024]) == T0 + 1
-    assert ids[1024] & 1023 == 0
+    # The 65th id of the millisecond rolls over into the next one with sequence 0.
+    assert unix_ms_of(ids[63]) == T0 and unix_ms_of(ids[64]) == T0 + 1
+    assert ids[64] & 63 == 0
 
 
 def test_unique_across_threads_with_the_real_clock() -> None:
@@ -107,8 +127,8 @@ def test_unique_across_threads_with_the_real_clock() -> None:
 def test_shards_have_independent_sequences() -> None:
     gen = IdGenerator(FakeClock(T0))
     a, b = gen.next_id(1), gen.next_id(2)
-    assert a & 1023 == 0 and b & 1023 == 0
-    assert gen.next_id(1) & 1023 == 1
+    assert a & 63 == 0 and b & 63 == 0
+    assert gen.next_id(1) & 63 == 1
 
 
 def test_clock_going_backwards_never_goes_backwards() -> None:
@@ -124,6 +144,43 @@ def test_clock_going_backwards_never_goes_backwards() -> None:
     clock.now = T0 + 10  # time moves on again: ids resume from the clock
     later = gen.next_id(9)
     assert later > seq[-1] and unix_ms_of(later) == T0 + 10
+
+
+def test_generators_with_different_workers_never_collide() -> None:
+    # Every worker id at once, same clock, same shard, past the per-ms capacity:
+    # what two processes on one shard did before worker ids (both began at sequence 0).
+    clock = FakeClock(T0)
+    gens = [IdGenerator(clock, FixedWorker(w)) for w in range(MAX_WORKERS)]
+    made = [g.next_id(77) for _ in range(200) for g in gens]
+    assert len(set(made)) == len(made) == 200 * MAX_WORKERS
+    assert {worker_of(i) for i in made} == set(range(MAX_WORKERS))
+
+
+class Lapsing:
+    def __init__(self) -> None:
+        self.ok = True
+
+    @property
+    def worker_id(self) -> int:
+        return 5
+
+    def held(self) -> bool:
+        return self.ok
+
+
+def test_a_lapsed_lease_stops_minting() -> None:
+    lease = Lapsing()
+    gen = IdGenerator(FakeClock(T0), lease)
+    assert worker_of(gen.next_id(1)) == 5
+    lease.ok = False
+    with pytest.raises(LeaseLost):
+        gen.next_id(1)
+
+
+@pytest.mark.parametrize("worker", [-1, MAX_WORKERS])
+def test_out_of_range_worker_is_rejected(worker: int) -> None:
+    with pytest.raises(ValueError):
+        FixedWorker(worker)
 
 
 @pytest.mark.parametrize("shard", [-1, MAX_LOGICAL_SHARDS, 10**6])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from roost.gateway.ratelimit import FixedWindowLimiter, is_loopback
@@ -10,17 +11,17 @@ from roost.gateway.ratelimit import FixedWindowLimiter, is_loopback
 def test_fixed_window_allows_the_limit_then_rejects_until_the_next_window() -> None:
     limiter = FixedWindowLimiter(3, 300)
     now = 1_000_000.0  # 1_000_000 % 300 == 100: 200 s left in this window
-    decisions = [limiter.hit("k", now + i) for i in range(4)]
+    decisions = [asyncio.run(limiter.hit("k", now + i)) for i in range(4)]
     assert [d.allowed for d in decisions] == [True, True, True, False]
     assert [d.remaining for d in decisions] == [2, 1, 0, 0]
     assert all(d.reset_epoch == 1_000_200 for d in decisions)
     assert limiter.rejected == 1
-    assert limiter.hit("other", now).allowed  # keys are independent
-    assert limiter.hit("k", 1_000_200.0).allowed  # a new window
+    assert asyncio.run(limiter.hit("other", now)).allowed  # keys are independent
+    assert asyncio.run(limiter.hit("k", 1_000_200.0)).allowed  # a new window
 
 
 def test_headers_use_mastodons_format() -> None:
-    decision = FixedWindowLimiter(300, 300).hit("k", 1_767_225_600.0)  # 2026-01-01T00:00:00Z
+    decision = asyncio.run(FixedWindowLimiter(300, 300).hit("k", 1_767_225_600.0))  # 2026-01-01T00:00:00Z
     headers = decision.headers()
     assert headers["X-RateLimit-Limit"] == "300"
     assert headers["X-RateLimit-Remaining"] == "299"

@@ -50,7 +50,8 @@ class AccountsService:
         self._keys = backends.repos.keys
         self._hasher = hasher or PasswordHasher()
         self._placement = placement or backends.placement or HashPlacement(self._db.shard_map)
-        self._celebrities: set[int] = set()
+        self._celebrities = backends.celebrities  # shared by every process (issue #9)
+        self.celebrity_count = 0  # as last read here (a metric)
         settings = backends.settings
         self.login_throttle = LoginThrottle(
             settings.login_failures_before_lockout,
@@ -62,9 +63,11 @@ class AccountsService:
 
     async def start(self) -> None:
         await self._unknown_login_hash()
-        self._celebrities.update(
+        celebrities = set(
             await self._accounts.ids_with_followers_at_least(self._b.settings.celebrity_threshold)
         )
+        await self._celebrities.replace(celebrities)
+        self.celebrity_count = len(celebrities)
 
     # -- registration and credentials ------------------------------------------------
 
@@ -175,7 +178,6 @@ class AccountsService:
         """Recompute every account's follow and status counters from the stored rows
         (after a bulk import), and the set of celebrities."""
         await self._accounts.recount()
-        self._celebrities.clear()
         await self.start()
 
     async def authenticate(self, login: str, password: str) -> Account | None:
@@ -302,9 +304,9 @@ class AccountsService:
         if account is None:
             return
         if account.followers_count >= self._b.settings.celebrity_threshold:
-            self._celebrities.add(account_id)
-        elif account_id in self._celebrities:
-            self._celebrities.discard(account_id)
+            await self._celebrities.add(account_id)
+        elif await self._celebrities.remove(account_id):
+            # Only the process whose removal took it out publishes the demotion.
             shard = self._db.for_id(account_id)
             async with shard.transaction() as tx:
                 await self._outbox.stage(tx, account_id, {"type": "account.demoted", "account_id": account_id})
@@ -316,12 +318,14 @@ class AccountsService:
             await self.bump_in(tx, account_id, counter, delta)
         await self.counters_changed(account_id, followers=counter == "followers_count")
 
-    def is_celebrity(self, account_id: int) -> bool:
-        return account_id in self._celebrities
+    async def is_celebrity(self, account_id: int) -> bool:
+        return await self._celebrities.contains(account_id)
 
-    def celebrities(self) -> set[int]:
-        """The accounts merged at read time (a live set: do not modify)."""
-        return self._celebrities
+    async def celebrities(self) -> frozenset[int]:
+        """The accounts merged at read time."""
+        members = await self._celebrities.members()
+        self.celebrity_count = len(members)
+        return members
 
     async def delete(self, account_id: int) -> Account:
         """Remove an account and its keys and tokens (its content is removed by the caller)."""
@@ -332,7 +336,7 @@ class AccountsService:
         await self._cache.delete(*(f"t:{token}" for token in revoked))
         await self._accounts.delete(account_id)
         await self._cache.delete_records("a", account_id)
-        self._celebrities.discard(account_id)
+        await self._celebrities.remove(account_id)
         return account
 
     # -- the key directory -----------------------------------------------------------

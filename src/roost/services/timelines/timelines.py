@@ -48,7 +48,7 @@ class TimelinesService:
         if not await self._store.exists(key):
             await self.rebuild_home(viewer_id)
         ids = await self._store.page(key, page)
-        celebrities = self._accounts.celebrities()
+        celebrities = await self._accounts.celebrities()
         if celebrities:
             celebrities = celebrities & set(await self._follows.following_ids(viewer_id))
         if celebrities:
@@ -68,8 +68,9 @@ class TimelinesService:
         self.rebuilds += 1
         authors: list[int] = []
         celebrities: list[int] = []
+        merged = await self._accounts.celebrities()
         for followee in await self._follows.following_ids(viewer_id):
-            (celebrities if self._accounts.is_celebrity(followee) else authors).append(followee)
+            (celebrities if followee in merged else authors).append(followee)
         ids = await self.statuses_for_home(viewer_id, [viewer_id, *authors])
         # A celebrity's direct statuses are fanned out to the followers they mention
         # (the read-time merge carries only non-direct ones), so a rebuild must find them too.
