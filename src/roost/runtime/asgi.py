@@ -29,8 +29,8 @@ class OneLineStartupFailure:
     storage module's own check behind it (a file damaged in between, or the server
     started without the CLI). Starlette sends ``lifespan.startup.failed`` with the
     formatted traceback from inside its ``except`` block, so the exception being
-    handled is still visible here; servers (uvicorn, granian) log that message and exit.
-    The exception is not raised on once reported, or granian logs its traceback too.
+    handled is still visible here; the server logs that message and exits.
+    The exception is not raised on once reported, or the server would log its traceback too.
     """
 
     def __init__(self, app: ASGIApp) -> None:
