@@ -74,6 +74,8 @@ def _pg(kind: type[pg.PostgresError], **fields: str) -> pg.PostgresError:
     ConnectionResetError(104, "reset"),
     TimeoutError(),
     asyncpg.InterfaceError("cannot call Connection.fetch(): connection is closed"),
+    # What a pooled connection the server terminated mid-call answers next (a node stopping).
+    pg.InternalClientError("cannot switch to state 11; another operation (2) is in progress"),
 ])
 def test_client_side_failures_are_unavailable_with_retry_after(exc: BaseException) -> None:
     translated = translate(exc)

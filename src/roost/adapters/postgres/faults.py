@@ -58,6 +58,10 @@ def fault_kind(exc: BaseException) -> str | None:
         return "down"  # connection failures, admin/crash shutdown, out of memory
     if isinstance(exc, asyncpg.InterfaceError) and _lost_connection(exc):
         return "down"
+    if isinstance(exc, pg.InternalClientError) and "another operation" in str(exc):
+        # A pooled connection the server terminated while a call was on it: asyncpg's
+        # protocol is left mid-operation and refuses the next call (seen when a node stops).
+        return "down"
     if isinstance(exc, TimeoutError):
         return "timeout"  # connect, pool acquire or client-side command timeout
     if isinstance(exc, OSError):
