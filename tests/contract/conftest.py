@@ -9,6 +9,8 @@ exists, starting its engines through ``roost.cluster`` on spare loopback ports.
 from __future__ import annotations
 
 import asyncio
+import functools
+import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -67,11 +69,31 @@ class Family:
 
     def run_at_once(self, *works: Callable[[Backends], Coroutine[Any, Any, T]]) -> list[T]:
         """Each work on its own backends opened on the same (already migrated) store, in
-        its own thread and event loop: like separate processes, nothing process-local
-        (no asyncio lock, no shared object) keeps them apart; only the store does."""
+        its own thread and event loop, all started together once every one is open: like
+        separate processes, nothing process-local (no asyncio lock, no shared object)
+        keeps them apart; only the store does. Their results, in order."""
         self.run(_nothing)  # migrate first: two openers must not both create the schema
+        start = threading.Barrier(len(works))
+
+        def one(work: Callable[[Backends], Coroutine[Any, Any, T]]) -> T:
+            async def main() -> T:
+                async with open_family(self.name, self.root) as backends:
+                    start.wait(timeout=60)
+                    return await work(backends)
+
+            try:
+                return asyncio.run(main())
+            except BaseException:
+                start.abort()  # the others must not wait for this one
+                raise
+
         with ThreadPoolExecutor(max_workers=len(works)) as pool:
-            return list(pool.map(self.run, works))
+            return list(pool.map(one, works))
+
+    def run_numbered(self, work: Callable[[Backends, int], Coroutine[Any, Any, T]],
+                     processes: int = 2) -> list[T]:
+        """``work(backends, n)`` for n in 0..processes-1, at once (see ``run_at_once``)."""
+        return self.run_at_once(*(functools.partial(work, n=n) for n in range(processes)))
 
     def restart_run(self, *steps: Callable[[Backends], Coroutine[Any, Any, Any]]) -> list[Any]:
         """Each step on the same store, reopened between steps (a restart)."""

@@ -14,7 +14,6 @@ from roost.services.context import Backends
 from roost.services.outbox import Outbox
 
 from .conftest import Family
-from .processes import both_processes
 
 
 def spread(b: Backends, n: int) -> int:
@@ -246,7 +245,7 @@ def test_two_processes_claiming_the_same_keys_one_wins_each(family: Family) -> N
     async def claim_all(b: Backends, n: int) -> list[bool]:
         return [await b.repos.keys.claim("username", name, 1000 + n) for name in names]
 
-    first, second = both_processes(family, claim_all)
+    first, second = family.run_numbered(claim_all)
     assert all(a != b for a, b in zip(first, second, strict=True)), "each key has exactly one winner"
 
     async def check(b: Backends) -> None:
@@ -274,7 +273,7 @@ def test_two_processes_registering_the_same_username_or_email_one_account_each(f
                 out.append(None)
         return out
 
-    first, second = both_processes(family, register_all)
+    first, second = family.run_numbered(register_all)
     winners = [a if a is not None else b for a, b in zip(first, second, strict=True)]
     assert all((a is None) != (b is None) for a, b in zip(first, second, strict=True)), (first, second)
 

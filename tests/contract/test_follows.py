@@ -12,7 +12,6 @@ from roost.services.context import Backends
 from roost.services.outbox import Outbox
 
 from .conftest import Family
-from .processes import both_processes
 from .test_accounts import accounts_service, new_account, new_id, on_both_shards
 
 DEFAULT = FollowOptions(show_reblogs=True, notify=False)
@@ -192,7 +191,7 @@ def test_two_processes_following_one_pair_store_one_edge(family: Family) -> None
     async def follow_all(b: Backends, n: int) -> list[bool]:
         return [(await follow(b, f, t))[1] for f, t in pairs]
 
-    first, second = both_processes(family, follow_all)
+    first, second = family.run_numbered(follow_all)
     assert all(x != y for x, y in zip(first, second, strict=True)), "each follow is created exactly once"
 
     async def check(b: Backends) -> None:
@@ -286,7 +285,7 @@ def test_two_processes_asking_at_once_store_one_request(family: Family) -> None:
     async def ask_all(b: Backends, n: int) -> list[bool]:
         return [await ask(b, r, ids[0]) for r in ids[1:]]
 
-    first, second = both_processes(family, ask_all)
+    first, second = family.run_numbered(ask_all)
     assert all(x != y for x, y in zip(first, second, strict=True))
 
     async def check(b: Backends) -> None:

@@ -9,7 +9,6 @@ from roost.ports.accounts import AuthorizationCode
 from roost.services.context import Backends
 
 from .conftest import Family
-from .processes import both_processes
 from .test_accounts import new_id
 
 
@@ -112,5 +111,5 @@ def test_two_processes_redeeming_one_code_only_one_gets_it(family: Family) -> No
     async def redeem_all(b: Backends, n: int) -> list[bool]:
         return [await b.repos.oauth.consume_code(code) for code in codes]
 
-    first, second = both_processes(family, redeem_all)
+    first, second = family.run_numbered(redeem_all)
     assert all(x != y for x, y in zip(first, second, strict=True)), "every code is redeemed exactly once"
