@@ -16,11 +16,12 @@ import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import cast
 
 from roost.adapters.embedded.faults import FaultRecord
 from roost.adapters.embedded.readiness import write_probe
 from roost.domain.shards import ShardMap
-from roost.ports.database import Executor, Migration, Params, Row
+from roost.ports.database import Executor, Migration, Params, Row, Tx
 
 
 def shard_file_name(index: int) -> str:
@@ -63,6 +64,12 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA cache_size=-65536")
     conn.execute("PRAGMA temp_store=MEMORY")
     return conn
+
+
+def executor(tx: Tx) -> Executor:
+    """The SQLite unit of work behind an opaque ``Tx``: only this family opens them, so
+    only its repositories look inside."""
+    return cast(Executor, tx)
 
 
 class _SqliteExecutor:

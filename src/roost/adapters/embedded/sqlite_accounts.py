@@ -8,12 +8,13 @@ placed by id.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, cast
+from typing import Any
 
-from roost.adapters.embedded.database import SqliteDatabase
+from roost.adapters.embedded.database import SqliteDatabase, executor
+from roost.adapters.embedded.keyset import add_clamped
 from roost.domain.entities import Account
 from roost.ports.accounts import Counter, KeyKind, NewAccount, PrefixMatch, ProfileChange
-from roost.ports.database import Executor, Row, Tx
+from roost.ports.database import Row, Tx
 
 _COLUMNS = (
     "id, username, display_name, note, email, locked, bot, created_at, followers_count,"
@@ -24,11 +25,6 @@ _INSERT = (
     "INSERT INTO accounts (id, username, username_lower, display_name, display_name_lower,"
     " email, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
-
-
-def executor(tx: Tx) -> Executor:
-    """The SQLite unit of work behind an opaque ``Tx`` (only this family makes them)."""
-    return cast(Executor, tx)
 
 
 def _to_account(row: Row) -> Account:
@@ -155,7 +151,7 @@ class SqliteAccounts:
     ) -> None:
         if counter not in _COUNTERS:  # it is spliced into the statement: never anything else
             raise ValueError(counter)
-        clamped = f"{counter} = CASE WHEN {counter} + ? < 0 THEN 0 ELSE {counter} + ? END"
+        clamped = add_clamped(counter)
         if last_status_at_ms is None:
             await executor(tx).execute(f"UPDATE accounts SET {clamped} WHERE id = ?", (delta, delta, account_id))
         else:

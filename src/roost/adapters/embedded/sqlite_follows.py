@@ -9,39 +9,16 @@ processes following at once store one edge and move the counters once.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
 
-from roost.adapters.embedded.database import SqliteDatabase
-from roost.adapters.embedded.sqlite_accounts import executor
+from roost.adapters.embedded.database import SqliteDatabase, executor
+from roost.adapters.embedded.keyset import pairs_page
 from roost.domain.pagination import Page
 from roost.ports.accounts import Direction, FollowOptions
-from roost.ports.database import Executor, Tx
+from roost.ports.database import Tx
 
 
 def _marks(n: int) -> str:
     return ",".join("?" * n)
-
-
-async def pairs_page(
-    db: Executor, table: str, owner_column: str, owner: int, cursor: str, other: str, page: Page
-) -> list[tuple[int, int]]:
-    """(cursor, other id) pairs of one owner's rows, newest first, as Mastodon pages them
-    (max_id / since_id / min_id; ``min_id`` pages are read ascending)."""
-    clauses = [f"{owner_column} = ?"]
-    params: list[Any] = [owner]
-    if page.max_id is not None:
-        clauses.append(f"{cursor} < ?")
-        params.append(page.max_id)
-    if page.lower_bound is not None:
-        clauses.append(f"{cursor} > ?")
-        params.append(page.lower_bound)
-    order = "ASC" if page.ascending else "DESC"
-    rows = await db.fetch_all(
-        f"SELECT {cursor} AS cursor, {other} AS other FROM {table} WHERE {' AND '.join(clauses)}"
-        f" ORDER BY {cursor} {order} LIMIT ?",
-        (*params, page.limit),
-    )
-    return sorted(((r["cursor"], r["other"]) for r in rows), reverse=True)
 
 
 class SqliteFollowGraph:

@@ -5,12 +5,13 @@ would never collide)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, cast
+from typing import Any
 
-from roost.adapters.embedded.database import SqliteDatabase
+from roost.adapters.embedded.database import SqliteDatabase, executor
+from roost.adapters.embedded.keyset import keyset
 from roost.domain.entities import Notification
 from roost.domain.pagination import Page
-from roost.ports.database import Executor, Row, Tx
+from roost.ports.database import Row, Tx
 
 _COLUMNS = "id, account_id, type, from_account_id, status_id, created_at"
 
@@ -32,7 +33,7 @@ class SqliteNotifications:
 
     async def add(self, tx: Tx, notification: Notification) -> bool:
         n = notification
-        added = await cast(Executor, tx).execute(
+        added = await executor(tx).execute(
             f"INSERT INTO notifications ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (n.id, n.account_id, n.type, n.from_account_id, n.status_id or 0, n.created_at_ms),
         )
@@ -49,12 +50,9 @@ class SqliteNotifications:
         clauses = ["account_id = ?"]
         params: list[Any] = [account_id]
         # Keyset pagination: min_id pages read the rows just above it, ascending.
-        if page.max_id is not None:
-            clauses.append("id < ?")
-            params.append(page.max_id)
-        if page.lower_bound is not None:
-            clauses.append("id > ?")
-            params.append(page.lower_bound)
+        bounds, bound_params, order = keyset(page, "id")
+        clauses += bounds
+        params += bound_params
         wanted = list(types)
         if wanted:
             clauses.append(f"type IN ({','.join('?' * len(wanted))})")
@@ -66,7 +64,6 @@ class SqliteNotifications:
         if from_account_id is not None:
             clauses.append("from_account_id = ?")
             params.append(from_account_id)
-        order = "ASC" if page.ascending else "DESC"
         rows = await self._db.for_id(account_id).fetch_all(
             f"SELECT * FROM notifications WHERE {' AND '.join(clauses)} ORDER BY id {order} LIMIT ?",
             (*params, page.limit),
@@ -80,21 +77,21 @@ class SqliteNotifications:
         return None if row is None else _to_notification(row)
 
     async def remove(self, tx: Tx, account_id: int, notification_id: int) -> bool:
-        removed = await cast(Executor, tx).execute(
+        removed = await executor(tx).execute(
             "DELETE FROM notifications WHERE account_id = ? AND id = ?", (account_id, notification_id)
         )
         return removed > 0
 
     async def clear(self, tx: Tx, account_id: int) -> None:
-        await cast(Executor, tx).execute("DELETE FROM notifications WHERE account_id = ?", (account_id,))
+        await executor(tx).execute("DELETE FROM notifications WHERE account_id = ?", (account_id,))
 
     async def remove_from(self, tx: Tx, account_id: int, type_: str, from_account_id: int) -> None:
-        await cast(Executor, tx).execute(
+        await executor(tx).execute(
             "DELETE FROM notifications WHERE account_id = ? AND type = ? AND from_account_id = ? AND status_id = 0",
             (account_id, type_, from_account_id),
         )
 
     async def remove_about_status(self, tx: Tx, account_id: int, status_id: int) -> None:
-        await cast(Executor, tx).execute(
+        await executor(tx).execute(
             "DELETE FROM notifications WHERE account_id = ? AND status_id = ?", (account_id, status_id)
         )

@@ -5,12 +5,12 @@ still deletes exactly what it published, as an engine with sequences needs."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
 import orjson
 
-from roost.adapters.embedded.database import SqliteDatabase
-from roost.ports.database import Executor, Tx
+from roost.adapters.embedded.database import SqliteDatabase, executor
+from roost.ports.database import Tx
 from roost.ports.outbox import OutboxEvent
 
 _DELETE_CHUNK = 500  # ids per "id IN (...)": well under SQLite's bound-parameter limit
@@ -21,7 +21,7 @@ class SqliteOutbox:
         self._db = db
 
     async def stage(self, tx: Tx, key: int, event: dict[str, Any]) -> None:
-        await cast(Executor, tx).execute(
+        await executor(tx).execute(
             "INSERT INTO outbox (key, event) VALUES (?, ?)", (key, orjson.dumps(event))
         )
 

@@ -9,10 +9,9 @@ LIMIT n`` stops early.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import cast
 
-from roost.adapters.embedded.database import SqliteDatabase
-from roost.ports.database import Executor, Tx
+from roost.adapters.embedded.database import SqliteDatabase, executor
+from roost.ports.database import Tx
 from roost.ports.search import IndexedStatus
 
 LISTED_SCOPE = "public"
@@ -35,7 +34,7 @@ class SqliteSearchIndex:
         self._db = db
 
     async def index(self, tx: Tx, entry: IndexedStatus) -> None:
-        sql = cast(Executor, tx)
+        sql = executor(tx)
         await sql.execute("DELETE FROM statuses_fts WHERE rowid = ?", (entry.id,))
         await sql.execute(
             "INSERT INTO statuses_fts (rowid, body, searchers, scope) VALUES (?, ?, ?, ?)",
@@ -43,10 +42,10 @@ class SqliteSearchIndex:
         )
 
     async def unindex(self, tx: Tx, status_id: int) -> None:
-        await cast(Executor, tx).execute("DELETE FROM statuses_fts WHERE rowid = ?", (status_id,))
+        await executor(tx).execute("DELETE FROM statuses_fts WHERE rowid = ?", (status_id,))
 
     async def set_listed(self, tx: Tx, status_ids: Sequence[int], listed: bool) -> None:
-        sql = cast(Executor, tx)
+        sql = executor(tx)
         for start in range(0, len(status_ids), _IN_CHUNK):
             chunk = status_ids[start : start + _IN_CHUNK]
             await sql.execute(

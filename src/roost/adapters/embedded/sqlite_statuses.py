@@ -8,9 +8,10 @@ counts, and only if the row did.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, cast
+from typing import Any
 
-from roost.adapters.embedded.database import SqliteDatabase
+from roost.adapters.embedded.database import SqliteDatabase, executor
+from roost.adapters.embedded.keyset import add_clamped, keyset, pairs_page
 from roost.domain.entities import VISIBILITIES, Status
 from roost.domain.pagination import Page
 from roost.ports.database import Executor, Row, Tx
@@ -74,18 +75,12 @@ REMOVE_ACCOUNT_FAVOURITE = "DELETE FROM account_favourites WHERE account_id = ? 
 _COUNTERS = frozenset({"replies_count", "reblogs_count", "favourites_count"})
 
 
-def _ex(tx: Tx) -> Executor:
-    """The SQLite unit of work behind an opaque ``Tx`` (only this family opens them)."""
-    return cast(Executor, tx)
-
-
 async def _bump(tx: Executor, status_id: int, counter: str, delta: int) -> None:
     """Change a status's counter (never below zero) in the transaction of its row."""
     if counter not in _COUNTERS:
         raise ValueError(counter)
     await tx.execute(
-        f"UPDATE statuses SET {counter} = CASE WHEN {counter} + ? < 0 THEN 0 ELSE {counter} + ? END"
-        " WHERE id = ?",
+        f"UPDATE statuses SET {add_clamped(counter)} WHERE id = ?",
         (delta, delta, status_id),
     )
 
@@ -93,14 +88,8 @@ async def _bump(tx: Executor, status_id: int, counter: str, delta: int) -> None:
 def _bounds(page: Page, column: str) -> tuple[str, list[Any], str]:
     """The page's keyset bounds on ``column`` as a WHERE suffix, its parameters and the
     scan order (a ``min_id`` page reads ascending, the rows just above it)."""
-    clauses, params = "", []
-    if page.max_id is not None:
-        clauses += f" AND {column} < ?"
-        params.append(page.max_id)
-    if page.lower_bound is not None:
-        clauses += f" AND {column} > ?"
-        params.append(page.lower_bound)
-    return clauses, params, "ASC" if page.ascending else "DESC"
+    clauses, params, order = keyset(page, column)
+    return "".join(f" AND {c}" for c in clauses), params, order
 
 
 def _ids(raw: str) -> tuple[int, ...]:
@@ -138,14 +127,7 @@ class _Base:
     async def _pairs(
         self, table: str, owner_column: str, owner: int, cursor: str, other: str, page: Page
     ) -> list[tuple[int, int]]:
-        """(cursor, other id) pairs of one owner's rows, newest first."""
-        clauses, params, order = _bounds(page, cursor)
-        rows = await self._db.for_id(owner).fetch_all(
-            f"SELECT {cursor} AS cursor, {other} AS other FROM {table} WHERE {owner_column} = ?{clauses}"
-            f" ORDER BY {cursor} {order} LIMIT ?",
-            (owner, *params, page.limit),
-        )
-        return sorted(((r["cursor"], r["other"]) for r in rows), reverse=True)
+        return await pairs_page(self._db.for_id(owner), table, owner_column, owner, cursor, other, page)
 
     async def _ids_within(
         self, sql: str, column: str, owner: int, below: int | None, above: int | None, limit: int
@@ -165,7 +147,7 @@ class SqliteStatuses(_Base):
     # -- writes --------------------------------------------------------------------------
 
     async def insert(self, tx: Tx, status: Status, application_id: int | None) -> int:
-        ex = _ex(tx)
+        ex = executor(tx)
         reblog = status.reblog_of_id is not None
         added = await ex.execute(
             INSERT_REBLOG if reblog else INSERT_STATUS,
@@ -185,7 +167,7 @@ class SqliteStatuses(_Base):
     async def claim_idempotency_key(
         self, tx: Tx, account_id: int, key: str, status_id: int, now_ms: int, expired_before_ms: int
     ) -> int | None:
-        ex = _ex(tx)
+        ex = executor(tx)
         if await ex.execute(CLAIM_KEY, (account_id, key, status_id, now_ms, expired_before_ms)):
             return None
         row = await ex.fetch_one(IDEMPOTENCY_KEY, (account_id, key))
@@ -193,7 +175,7 @@ class SqliteStatuses(_Base):
         return int(row["status_id"])
 
     async def delete(self, tx: Tx, status_id: int) -> bool:
-        return await _ex(tx).execute(DELETE_STATUS, (status_id,)) > 0
+        return await executor(tx).execute(DELETE_STATUS, (status_id,)) > 0
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -399,10 +381,10 @@ class SqliteFavourites(_Base):
         return await self._pairs("favourites", "status_id", status_id, "favourite_id", "account_id", page)
 
     async def record_account_side(self, tx: Tx, account_id: int, status_id: int, favourite_id: int) -> bool:
-        return await _ex(tx).execute(ADD_ACCOUNT_FAVOURITE, (account_id, status_id, favourite_id)) > 0
+        return await executor(tx).execute(ADD_ACCOUNT_FAVOURITE, (account_id, status_id, favourite_id)) > 0
 
     async def forget_account_side(self, tx: Tx, account_id: int, status_id: int) -> bool:
-        return await _ex(tx).execute(REMOVE_ACCOUNT_FAVOURITE, (account_id, status_id)) > 0
+        return await executor(tx).execute(REMOVE_ACCOUNT_FAVOURITE, (account_id, status_id)) > 0
 
     async def account_page(self, account_id: int, page: Page) -> list[tuple[int, int]]:
         return await self._pairs(
@@ -418,7 +400,7 @@ class SqliteFavourites(_Base):
 
 async def _change(tx: Tx, status_id: int, counter: str, delta: int, sql: str, params: tuple[int, ...]) -> bool:
     """Write a relation row and, only if it changed, its counter on the same status."""
-    ex = _ex(tx)
+    ex = executor(tx)
     changed = await ex.execute(sql, params) > 0
     if changed:
         await _bump(ex, status_id, counter, delta)

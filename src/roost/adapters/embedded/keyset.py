@@ -1,4 +1,5 @@
-"""Keyset pagination in SQL: Mastodon's max_id/since_id/min_id as WHERE and ORDER BY."""
+"""SQL pieces the embedded repositories share: keyset pagination (Mastodon's
+max_id/since_id/min_id as WHERE and ORDER BY) and counters kept from going below zero."""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ def keyset(page: Page, column: str) -> tuple[list[str], list[Any], str]:
 async def pairs_page(
     db: Executor, table: str, owner_column: str, owner: int, cursor: str, other: str, page: Page
 ) -> list[tuple[int, int]]:
-    """(cursor, other id) pairs of one owner's rows, newest first: follow lists, favourites."""
+    """(cursor, other id) pairs of one owner's rows, newest first: follow lists, follow
+    requests, favourites, reblogs."""
     clauses, params, order = keyset(page, cursor)
     where = " AND ".join([f"{owner_column} = ?", *clauses])
     rows = await db.fetch_all(
@@ -37,3 +39,10 @@ async def pairs_page(
         (owner, *params, page.limit),
     )
     return sorted(((r["cursor"], r["other"]) for r in rows), reverse=True)
+
+
+def add_clamped(counter: str) -> str:
+    """The SQL assignment that adds a delta to ``counter`` without going below zero.
+    Binds the delta twice: pass ``(delta, delta)`` where it appears. ``counter`` is
+    spliced in: callers check it against their own list of counters first."""
+    return f"{counter} = CASE WHEN {counter} + ? < 0 THEN 0 ELSE {counter} + ? END"
