@@ -4,7 +4,6 @@ and the Container they are built on."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -23,6 +22,7 @@ from roost.services.search import SearchService
 from roost.services.statuses import InteractionsService, StatusesService
 from roost.services.timelines import TimelinesService
 from roost.settings import Settings
+from roost.tasks import cancel_and_wait
 from roost.workers import Consumer, FanoutWorker, IndexerWorker, NotifierWorker, RelationsWorker
 
 T = TypeVar("T")
@@ -184,9 +184,7 @@ class _Warming:
 
     async def stop(self) -> None:
         if self._task is not None and not self._task.done():
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
 
 
 async def _init_timelines(c: Container) -> Service:

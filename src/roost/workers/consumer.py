@@ -9,13 +9,13 @@ lose a status.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
 from roost.errors import InsufficientStorage, Unavailable
 from roost.failpoints import Failpoints
 from roost.ports.log import Log, Record
+from roost.tasks import cancel_and_wait
 
 logger = logging.getLogger("roost.workers")
 Handler = Callable[[Record], Awaitable[None]]
@@ -108,11 +108,8 @@ class Consumer:
         self._task = asyncio.get_running_loop().create_task(self.run(), name=f"consumer:{self.group}")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def lag(self) -> int:
         return await self.log.lag(self.group)

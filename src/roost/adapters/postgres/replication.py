@@ -10,7 +10,6 @@ transaction is, and a replica held back by recovery_min_apply_delay shows the de
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import deque
@@ -21,6 +20,7 @@ import asyncpg
 from roost.adapters.postgres.consistency import lsn_to_int
 from roost.adapters.postgres.faults import fault_kind
 from roost.adapters.postgres.nodes import PgNode
+from roost.tasks import cancel_and_wait
 
 logger = logging.getLogger("roost.storage")
 
@@ -77,11 +77,8 @@ class ReplicationMonitor:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="pg-replication-monitor")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         while True:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import time
@@ -14,6 +13,7 @@ from redis.exceptions import RedisError
 
 from roost.domain.ids import MAX_WORKERS
 from roost.ports.shared_state import NoWorkerIdFree
+from roost.tasks import cancel_and_wait
 
 logger = logging.getLogger("roost.shared_state")
 
@@ -127,11 +127,8 @@ class RedisWorkerIdLease:
                 logger.warning("worker id %d: lease renewal failed: %s", self._worker_id, exc)
 
     async def release(self) -> None:
-        if self._heartbeat is not None:
-            self._heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._heartbeat
-            self._heartbeat = None
+        await cancel_and_wait(self._heartbeat)
+        self._heartbeat = None
         self._valid_until = float("-inf")
         await self._leases.release_script(keys=[self.key], args=[self._token])
 
