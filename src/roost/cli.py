@@ -90,7 +90,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from roost.runtime.server import serve
 
     targets = tuple(t.strip() for t in args.target.split(",") if t.strip())
-    build_registry().resolve(targets)  # fail fast on an unknown target
+    try:
+        build_registry().resolve(targets)  # fail fast on an unknown target
+    except ValueError as exc:
+        print(f"roost: {exc} (`roost list-targets` lists them)", file=sys.stderr)
+        return 2
     # One of several processes: roost migrate migrates, once; serve only checks.
     settings = _settings(args).with_overrides(migrate_on_start=False)
 

@@ -90,3 +90,11 @@ def test_up_migrates_by_itself(tmp_path: Path) -> None:
         server.stop()
     again = roost("migrate", data_dir=tmp_path / "data")
     assert again.returncode == 0 and applied_steps(again.stdout) == []  # nothing left to apply
+
+
+def test_serve_refuses_an_unknown_target_with_one_line(tmp_path: Path) -> None:
+    result = roost("serve", "--target", "nonsense", data_dir=tmp_path / "data")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "roost: unknown target 'nonsense' (`roost list-targets` lists them)"]
+    assert not (tmp_path / "data").exists()  # refused before touching the data directory
