@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from roost.adapters.sql.keyset import add_clamped
-from roost.adapters.sql.units import executor
+from roost.adapters.sql.units import executor, storable
 from roost.domain.entities import Account
 from roost.ports.accounts import Counter, KeyKind, NewAccount, PrefixMatch, ProfileChange
 from roost.ports.database import Row, ShardedDatabase, Tx
@@ -96,6 +96,8 @@ class SqlAccounts:
         return row is not None and bool(row["indexable"])
 
     async def prefix_matches(self, prefix: str, limit: int) -> list[PrefixMatch]:
+        if not storable(prefix):
+            return []
         upper = prefix + "\U0010ffff"
         out: list[PrefixMatch] = []
         for shard in self._db.shards:
@@ -179,6 +181,8 @@ class SqlKeyDirectory:
         self._db = db
 
     async def lookup(self, kind: KeyKind, key: str) -> int | None:
+        if not storable(key):
+            return None
         row = await self._db.for_key(f"{kind}:{key}").fetch_one(
             "SELECT account_id FROM account_directory WHERE kind = ? AND key = ?", (kind, key)
         )
@@ -214,6 +218,8 @@ class SqlKeyDirectory:
         return held
 
     async def release(self, kind: KeyKind, key: str) -> None:
+        if not storable(key):
+            return
         await self._db.for_key(f"{kind}:{key}").execute(
             "DELETE FROM account_directory WHERE kind = ? AND key = ?", (kind, key)
         )
