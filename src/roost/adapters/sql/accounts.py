@@ -69,6 +69,8 @@ class SqlAccounts:
             await self._db.shards[physical].execute_many(_INSERT, rows)
 
     async def load_shard(self, physical: int, ids: list[int]) -> dict[int, Account]:
+        if not ids:  # "IN ()" is SQLite's extension, a syntax error on PostgreSQL
+            return {}
         rows = await self._db.shards[physical].fetch_all(
             f"SELECT {_COLUMNS} FROM accounts WHERE id IN ({_marks(len(ids))})", ids
         )
