@@ -16,7 +16,9 @@ from roost.errors import Conflict
 from roost.ports.statuses import AccountFilter
 from roost.services.context import Backends
 
-from .conftest import Family
+from .conftest import ALL_FAMILIES, Family
+
+FAMILIES = ALL_FAMILIES
 
 IDS = IdGenerator()
 # Logical shards 1 and 40 sit on different physical shards of the two-shard store (64 logical).
