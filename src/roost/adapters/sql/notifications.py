@@ -1,6 +1,6 @@
 """Notifications on the recipient's shard, for both SQL families. ``status_id`` 0 stands for
-"about no status", so the unique index notifications_once covers follows too (NULLs
-would never collide)."""
+"about no status", so the uniqueness rule notifications_once (a unique index on SQLite, a
+unique constraint on PostgreSQL) covers follows too (NULLs would never collide)."""
 
 from __future__ import annotations
 
