@@ -21,8 +21,11 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
+from roost.adapters.postgres.database import PgDatabase
 from roost.gateway.app import create_app
 from roost.settings import Settings
+
+from .shapes import EMBEDDED, Shape
 
 BASE_URL = "http://testserver"
 ALL_SCOPES = "read write follow push"
@@ -190,8 +193,23 @@ TEST_REDIS_URL = os.environ.get("ROOST_TEST_REDIS_URL", "")
 
 
 @contextlib.contextmanager
-def running_server(data_dir: Path, client_host: str = "testclient", **overrides: Any) -> Iterator[Server]:
-    if TEST_REDIS_URL and "redis_url" not in overrides:
+def running_server(data_dir: Path, client_host: str = "testclient", shape: Shape = EMBEDDED,
+                   **overrides: Any) -> Iterator[Server]:
+    """A started app on ``data_dir``; on the cluster shape, also on a fresh store of its own."""
+    with contextlib.ExitStack() as stack:
+        if shape.engines is not None:
+            overrides = {**stack.enter_context(shape.engines.fresh_store()), **overrides}
+        server = stack.enter_context(_running_app(data_dir, client_host, **overrides))
+        if shape.engines is not None:
+            # Never a silent fallback: a "cluster" case that ran on SQLite would prove nothing.
+            db = server.container.backends.db
+            assert isinstance(db, PgDatabase), f"the cluster shape opened {type(db).__name__}"
+        yield server
+
+
+@contextlib.contextmanager
+def _running_app(data_dir: Path, client_host: str, **overrides: Any) -> Iterator[Server]:
+    if TEST_REDIS_URL and "redis_url" not in overrides and "cluster_config" not in overrides:
         import redis
 
         with redis.Redis.from_url(TEST_REDIS_URL) as shared:

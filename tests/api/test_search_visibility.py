@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from .harness import Server, User, assert_error, running_server, wait_until
+from .shapes import Shape
 
 VISIBILITIES = ("public", "unlisted", "private", "direct")
 AUTHORS = ("open", "shy")
@@ -71,8 +72,8 @@ def set_indexable(srv: Server, user: User, value: bool) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with running_server(tmp_path_factory.mktemp("search-visibility")) as srv:
+def world(tmp_path_factory: pytest.TempPathFactory, shape: Shape) -> Iterator[World]:
+    with running_server(tmp_path_factory.mktemp("search-visibility"), shape=shape) as srv:
         w = World(srv)
         for author in AUTHORS:
             w.users[author] = srv.quick_user(author)

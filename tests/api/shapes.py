@@ -1,0 +1,94 @@
+"""The two shapes an API suite can run on: "embedded" (SQLite shards in a temporary folder) and
+"cluster" (a real 2-shard PostgreSQL cluster with one streaming replica per shard, plus Redis,
+started once per session through roost.cluster on spare loopback ports, fsync off).
+
+A suite that must hold on both shapes asks for the module fixture ``shape`` (tests/api/conftest.py)
+and passes it to ``running_server(..., shape=shape)``. On the cluster every server gets a store of
+its own: new databases on every shard primary (the replicas receive them by streaming), named in a
+cluster config of its own next to the session's cluster.toml (so its secrets resolve the same
+way), and an emptied Redis; the databases are dropped when the server stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import redis as redis_py
+
+from roost.cluster import topology as topo
+from roost.cluster.postgres import connect, ensure_database
+from roost.cluster.topology import Topology
+
+SHAPES = ["embedded", "cluster"]
+# Connections per node per test server: the suites run one server at a time, and the
+# cluster's max_connections (100) is shared by every server's pools and the replication.
+POOL = {"pg_pool_min_size": 1, "pg_pool_max_size": 4}
+
+
+@dataclass(frozen=True)
+class ClusterEngines:
+    """A running cluster (its state folder and topology) that hands out fresh stores."""
+
+    state_dir: Path
+    topology: Topology
+
+    @contextmanager
+    def fresh_store(self) -> Iterator[dict[str, Any]]:
+        """Settings overrides naming a new, empty store on this cluster; dropped afterwards."""
+        name = f"roost_api_{os.getpid()}_{next(_stores)}"
+        layout = replace(self.topology, postgres=replace(self.topology.postgres, database=name))
+        config = self.state_dir / f"{name}.toml"
+        topo.save(layout, config)
+        self._flush_redis()
+        asyncio.run(_create(layout))
+        try:
+            yield {"cluster_config": str(config), **POOL}
+        finally:
+            asyncio.run(_drop(layout))
+            config.unlink(missing_ok=True)
+
+    def _flush_redis(self) -> None:
+        # One server at a time uses this Redis: nothing of the previous one may leak in.
+        with redis_py.Redis(host=self.topology.redis.host, port=self.topology.redis.port,
+                            password=self.topology.redis_password()) as client:
+            client.flushall()
+
+
+_stores = itertools.count(1)
+
+
+async def _create(layout: Topology) -> None:
+    for shard in layout.shards:
+        await ensure_database(layout, layout.primary(shard))
+
+
+async def _drop(layout: Topology) -> None:
+    name = layout.postgres.database.replace('"', '""')
+    for shard in layout.shards:
+        conn = await connect(layout, layout.primary(shard), database="postgres")
+        try:
+            # FORCE: a pooled connection the server has not closed yet must not keep it alive.
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What ``running_server`` needs to know: the shape's name and, on the cluster, its engines."""
+
+    name: str
+    engines: ClusterEngines | None = None
+
+    def __str__(self) -> str:
+        return self.name
+
+
+EMBEDDED = Shape("embedded")
