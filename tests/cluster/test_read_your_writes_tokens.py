@@ -115,7 +115,7 @@ def test_anonymous_requests_touch_nothing_and_credential_requests_read_primaries
         try:
             sessions = ReadYourWrites(client, 30)
             assert await seen(sessions, None) is None
-            kind, positions = await seen(sessions, None, on_primaries=True)  # type: ignore[misc]
+            kind, _ = await seen(sessions, None, on_primaries=True)  # type: ignore[misc]
             assert kind == "OnPrimaries" and OnPrimaries().needs(0) is not None
             # A registration on the primaries still leaves its position for the app's users.
             async with sessions.around(app_only(9), on_primaries=True):
