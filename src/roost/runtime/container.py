@@ -216,6 +216,9 @@ class _ConsumerService:
 
 def _consumer(c: Container, group: str, handler: Any, before_commit: Any = None) -> Service:
     b = c.storage
+    sessions = c.extras.get("read_your_writes")
+    if sessions is not None:  # the cluster shape with replicas
+        handler = sessions.handled_on_primaries(handler)
     consumer = Consumer(b.log, group, handler, b.failpoints, before_commit=before_commit)
     c.consumers[group] = consumer
     return _ConsumerService(consumer)

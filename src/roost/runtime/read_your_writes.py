@@ -30,8 +30,9 @@ replica does not know is looked up again on the primaries: it may have been issu
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from typing import TypeVar
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -41,6 +42,7 @@ from roost.domain.entities import Identity
 from roost.settings import Settings
 
 logger = logging.getLogger("roost.consistency")
+T = TypeVar("T")
 
 # Endpoints whose reads go to the primaries (see the module's docstring).
 ON_PRIMARIES = frozenset({("POST", "/oauth/token"), ("POST", "/oauth/authorize"),
@@ -98,6 +100,17 @@ class ReadYourWrites:
     def on_primaries(self) -> Iterator[None]:
         with reading_after(OnPrimaries()):
             yield
+
+    def handled_on_primaries(self, handler: Callable[[T], Awaitable[None]]) -> Callable[[T], Awaitable[None]]:
+        """``handler`` reading from the primaries: a log consumer handles an event right after
+        the commit that staged it, which a replica may not have replayed yet (a status not found
+        there would be taken as deleted, a follower missed)."""
+
+        async def on_primaries(record: T) -> None:
+            with reading_after(OnPrimaries()):
+                await handler(record)
+
+        return on_primaries
 
     @asynccontextmanager
     async def around(self, identity: Identity | None, *, on_primaries: bool = False) -> AsyncIterator[None]:
