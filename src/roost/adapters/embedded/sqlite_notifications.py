@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from roost.adapters.embedded.database import SqliteDatabase, executor
-from roost.adapters.embedded.keyset import keyset
+from roost.adapters.sql.keyset import keyset
 from roost.domain.entities import Notification
 from roost.domain.pagination import Page
 from roost.ports.database import Row, Tx

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from roost.adapters.embedded.database import SqliteDatabase, executor
-from roost.adapters.embedded.keyset import add_clamped, keyset, pairs_page
+from roost.adapters.sql.keyset import add_clamped, keyset, pairs_page
 from roost.domain.entities import VISIBILITIES, Status
 from roost.domain.pagination import Page
 from roost.ports.database import Executor, Row, Tx
