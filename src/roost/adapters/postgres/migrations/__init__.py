@@ -6,6 +6,10 @@ Steps run inside a transaction, so CREATE INDEX CONCURRENTLY is not available he
 
 from __future__ import annotations
 
+from roost.adapters.postgres.migrations import search
 from roost.ports.database import Migration
 
 MIGRATIONS: tuple[Migration, ...] = ()
+ALL: tuple[Migration, ...] = (
+    *search.MIGRATIONS,
+)
