@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from roost.adapters.embedded.database import SqliteDatabase, executor
-from roost.adapters.embedded.keyset import add_clamped
+from roost.adapters.sql.keyset import add_clamped
 from roost.domain.entities import Account
 from roost.ports.accounts import Counter, KeyKind, NewAccount, PrefixMatch, ProfileChange
 from roost.ports.database import Row, Tx

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 
 from roost.adapters.embedded.database import SqliteDatabase, executor
-from roost.adapters.embedded.keyset import pairs_page
+from roost.adapters.sql.keyset import pairs_page
 from roost.domain.pagination import Page
 from roost.ports.accounts import Direction, FollowOptions
 from roost.ports.database import Tx
