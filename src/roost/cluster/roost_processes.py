@@ -151,6 +151,9 @@ def up(state: StateDir, count: int | None, port: int | None, ports: Iterator[int
     no longer planned stopped. Call with the state folder locked."""
     existing = load(state)
     planned = plan(existing, count, port, ports)
+    close = getattr(ports, "close", None)
+    if close is not None:
+        close()  # spare_ports holds each port it drew bound until closed: free them for roost
     records = state.read_pids()
     for dropped in existing[len(planned):]:
         record = records.pop(dropped.name, None)
