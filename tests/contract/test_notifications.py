@@ -70,6 +70,20 @@ def test_two_processes_replaying_one_event_at_once_notify_once(family: Family) -
     family.run_pair(work)
 
 
+def test_two_processes_in_their_own_threads_replaying_one_event_notify_once(family: Family) -> None:
+    """Like separate processes (own event loop, own backends): only the store keeps them apart."""
+
+    async def replay(b: Backends, n: int) -> int:
+        return sum([await add(b, note(ALICE, "reblog", BOB, STATUS)) for _ in range(5)])
+
+    assert sum(family.run_numbered(replay, processes=3)) == 1
+
+    async def stored(b: Backends) -> list[int]:
+        return await ids(b, ALICE)
+
+    assert len(family.run(stored)) == 1
+
+
 def test_page_is_newest_first_filtered_and_bounded(family: Family) -> None:
     async def work(b: Backends) -> None:
         made = [note(ALICE, type_, sender, STATUS + n)

@@ -1,4 +1,4 @@
-"""Notifications on SQLite shards (the recipient's shard). ``status_id`` 0 stands for
+"""Notifications on the recipient's shard, for both SQL families. ``status_id`` 0 stands for
 "about no status", so the unique index notifications_once covers follows too (NULLs
 would never collide)."""
 
@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from roost.adapters.embedded.database import SqliteDatabase, executor
-from roost.adapters.embedded.keyset import keyset
+from roost.adapters.sql.keyset import keyset
+from roost.adapters.sql.units import executor
 from roost.domain.entities import Notification
 from roost.domain.pagination import Page
-from roost.ports.database import Row, Tx
+from roost.ports.database import Row, ShardedDatabase, Tx
 
 _COLUMNS = "id, account_id, type, from_account_id, status_id, created_at"
 
@@ -27,8 +27,8 @@ def _to_notification(row: Row) -> Notification:
     )
 
 
-class SqliteNotifications:
-    def __init__(self, db: SqliteDatabase) -> None:
+class SqlNotifications:
+    def __init__(self, db: ShardedDatabase) -> None:
         self._db = db
 
     async def add(self, tx: Tx, notification: Notification) -> bool:
