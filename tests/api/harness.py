@@ -42,11 +42,12 @@ _TABLES = (
     "tokens", "authorization_codes", "statuses", "status_replies", "reblogs", "favourites",
     "account_favourites", "notifications", "idempotency_keys", "outbox", "follow_requests",
 )
-_SUMS = (
-    ("accounts", "TOTAL(statuses_count) || '/' || TOTAL(followers_count) || '/' || TOTAL(following_count)"
-                 " || '/' || TOTAL(length(display_name) + length(note) + locked + bot)"),
-    ("statuses", "TOTAL(favourites_count) || '/' || TOTAL(reblogs_count) || '/' || TOTAL(replies_count)"),
-)
+# Sums of counters and of profile fields, in SQL both families run (SQLite and PostgreSQL).
+_SUMS = {
+    "accounts": ("statuses_count", "followers_count", "following_count",
+                 "length(display_name) + length(note) + CAST(locked AS INTEGER) + CAST(bot AS INTEGER)"),
+    "statuses": ("favourites_count", "reblogs_count", "replies_count"),
+}
 
 
 @dataclass
@@ -158,13 +159,16 @@ class Server:
 
         async def collect() -> dict[str, Any]:
             out: dict[str, Any] = {}
-            for shard in self.container.backends.db.shards:
-                for table in _TABLES:
-                    row = await shard.fetch_one(f"SELECT COUNT(*) AS n FROM {table}")
-                    out[f"{shard.index}:{table}"] = row["n"]
-                for table, expr in _SUMS:
-                    row = await shard.fetch_one(f"SELECT {expr} AS v FROM {table}")
-                    out[f"{shard.index}:{table}:sums"] = row["v"]
+            for number, shard in enumerate(self.container.backends.db.shards):
+                # In a unit of work: on the primary, where a replica's lag cannot hide a change.
+                async with shard.transaction() as tx:
+                    for table in _TABLES:
+                        row = await tx.fetch_one(f"SELECT COUNT(*) AS n FROM {table}")
+                        out[f"{number}:{table}"] = row["n"]
+                    for table, columns in _SUMS.items():
+                        sums = ", ".join(f"COALESCE(SUM({c}), 0) AS s{i}" for i, c in enumerate(columns))
+                        row = await tx.fetch_one(f"SELECT {sums} FROM {table}")
+                        out[f"{number}:{table}:sums"] = tuple(row[f"s{i}"] for i in range(len(columns)))
             out["log.appended"] = self.container.backends.log.appended
             return out
 

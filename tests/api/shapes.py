@@ -5,8 +5,8 @@ started once per session through roost.cluster on spare loopback ports, fsync of
 A suite that must hold on both shapes asks for the module fixture ``shape`` (tests/api/conftest.py)
 and passes it to ``running_server(..., shape=shape)``. On the cluster every server gets a store of
 its own: new databases on every shard primary (the replicas receive them by streaming), named in a
-cluster config of its own next to the session's cluster.toml (so its secrets resolve the same
-way), and an emptied Redis; the databases are dropped when the server stops.
+cluster config of its own (in a folder of its own, where roost also keeps the cluster's log),
+and an emptied Redis; the databases are dropped when the server stops.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -43,8 +44,17 @@ class ClusterEngines:
     def fresh_store(self) -> Iterator[dict[str, Any]]:
         """Settings overrides naming a new, empty store on this cluster; dropped afterwards."""
         name = f"roost_api_{os.getpid()}_{next(_stores)}"
-        layout = replace(self.topology, postgres=replace(self.topology.postgres, database=name))
-        config = self.state_dir / f"{name}.toml"
+        # A folder of its own: roost keeps the cluster's log beside cluster.toml. The secrets
+        # stay the session's, named by absolute path.
+        folder = self.state_dir / "stores" / name
+        folder.mkdir(parents=True)
+        layout = replace(
+            self.topology, base=folder,
+            postgres=replace(self.topology.postgres, database=name,
+                             passfile=str(self.topology.passfile_path.resolve())),
+            redis=replace(self.topology.redis,
+                          password_file=str(self.topology.redis_password_path.resolve())))
+        config = folder / topo.CONFIG_NAME
         topo.save(layout, config)
         self._flush_redis()
         asyncio.run(_create(layout))
@@ -52,7 +62,7 @@ class ClusterEngines:
             yield {"cluster_config": str(config), **POOL}
         finally:
             asyncio.run(_drop(layout))
-            config.unlink(missing_ok=True)
+            shutil.rmtree(folder, ignore_errors=True)
 
     def _flush_redis(self) -> None:
         # One server at a time uses this Redis: nothing of the previous one may leak in.

@@ -31,7 +31,7 @@ from roost.cluster.postgres import connect
 from roost.cluster.topology import Topology
 
 UP_TIMEOUT_S = 240.0  # `roost cluster up` of a new cluster: initdb, base backups, migrations
-_URL = re.compile(r"http://127\.0\.0\.1:\d+")
+_SERVING = re.compile(r"serving the Mastodon API on (http://\S+)")
 
 
 class ClusterRoost:
@@ -75,7 +75,7 @@ class ClusterRoost:
         """Start (or restart what died of) the cluster, roost included; wait until roost is ready."""
         out = self.cli("up", "--shards", str(self.shards), "--replicas", str(self.replicas),
                        "--no-fsync")
-        urls = _URL.findall(out)
+        urls = _SERVING.findall(out)
         assert urls, f"`roost cluster up` printed no URL:\n{out}"
         self.url = urls[0]
         self.wait_ready()
