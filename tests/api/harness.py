@@ -79,6 +79,11 @@ class Server:
     def settings(self) -> Settings:
         return self.container.settings  # type: ignore[no-any-return]
 
+    @property
+    def on_postgres(self) -> bool:
+        """The cluster shape: the store is PostgreSQL (SQL in tests must suit it)."""
+        return isinstance(self.container.backends.db, PgDatabase)
+
     def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run ``fn`` (sync or async) on the app's event loop and return its result."""
         return self.client.portal.call(functools.partial(fn, *args, **kwargs))  # type: ignore[union-attr]
@@ -206,8 +211,7 @@ def running_server(data_dir: Path, client_host: str = "testclient", shape: Shape
         server = stack.enter_context(_running_app(data_dir, client_host, **overrides))
         if shape.engines is not None:
             # Never a silent fallback: a "cluster" case that ran on SQLite would prove nothing.
-            db = server.container.backends.db
-            assert isinstance(db, PgDatabase), f"the cluster shape opened {type(db).__name__}"
+            assert server.on_postgres, f"the cluster shape opened {server.container.backends.db!r}"
         yield server
 
 

@@ -15,22 +15,25 @@ import asyncio
 import itertools
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import redis as redis_py
 
 from roost.cluster import topology as topo
 from roost.cluster.postgres import connect, ensure_database
-from roost.cluster.topology import Topology
+from roost.cluster.topology import PostgresNode, Topology
 
 SHAPES = ["embedded", "cluster"]
 # Connections per node per test server: the suites run one server at a time, and the
 # cluster's max_connections (100) is shared by every server's pools and the replication.
 POOL = {"pg_pool_min_size": 1, "pg_pool_max_size": 4}
+WAIT_S = 30.0  # bound on waiting for a replica to receive a new database (liveness only)
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,23 @@ _stores = itertools.count(1)
 async def _create(layout: Topology) -> None:
     for shard in layout.shards:
         await ensure_database(layout, layout.primary(shard))
+    # The replicas receive the new database by streaming: wait for it, so that the server
+    # does not start with its replica pools failing (which it logs as errors).
+    deadline = time.monotonic() + WAIT_S
+    for node in layout.nodes:
+        while not await _has_database(layout, node):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{node.name} did not receive {layout.postgres.database}")
+            await asyncio.sleep(0.02)
+
+
+async def _has_database(layout: Topology, node: PostgresNode) -> bool:
+    try:
+        conn = await connect(layout, node)
+    except asyncpg.InvalidCatalogNameError:
+        return False
+    await conn.close()
+    return True
 
 
 async def _drop(layout: Topology) -> None:
