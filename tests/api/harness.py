@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import os
 import re
 import time
@@ -85,8 +86,22 @@ class Server:
         return isinstance(self.container.backends.db, PgDatabase)
 
     def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Run ``fn`` (sync or async) on the app's event loop and return its result."""
-        return self.client.portal.call(functools.partial(fn, *args, **kwargs))  # type: ignore[union-attr]
+        """Run ``fn`` (sync or async) on the app's event loop and return its result.
+
+        On the cluster shape it reads from the primaries, as the gateway makes its registration
+        and token routes do: set-up that skips the gateway must not read a replica that has not
+        replayed the write it just made (a new account not found)."""
+        work = functools.partial(fn, *args, **kwargs)
+        sessions = self.container.extras.get("read_your_writes")
+        if sessions is None:
+            return self.client.portal.call(work)  # type: ignore[union-attr]
+
+        async def on_primaries() -> Any:
+            with sessions.on_primaries():
+                result = work()
+                return await result if inspect.isawaitable(result) else result
+
+        return self.client.portal.call(on_primaries)  # type: ignore[union-attr]
 
     def drain(self, timeout: float = 5.0) -> None:
         """Wait until every log consumer has committed everything appended so far."""
