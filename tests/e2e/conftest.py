@@ -56,7 +56,7 @@ def module_server(request: pytest.FixtureRequest,
 
 
 @pytest.fixture(scope="session")
-def cluster_roost() -> Iterator[ClusterRoost]:
+def cluster_roost(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterRoost]:
     """`roost cluster up --shards 2 --replicas 1` for the session; `roost cluster down` and
     SIGKILL by recorded PID at the end, whatever happened."""
     missing = binaries.missing_engines()
@@ -66,13 +66,16 @@ def cluster_roost() -> Iterator[ClusterRoost]:
     # `postgres` and `redis` when the tests run as root.
     root = Path(tempfile.mkdtemp(prefix="roost-e2e-cluster-"))
     root.chmod(0o711)
-    cluster = ClusterRoost(root / "state", root / "logs", shards=2, replicas=1, env=CLUSTER_ENV)
+    logs = tmp_path_factory.mktemp("cluster-logs")  # kept by pytest (its last runs) to read
+    cluster = ClusterRoost(root / "state", logs, shards=2, replicas=1, env=CLUSTER_ENV)
     try:
         yield cluster.up()
     finally:
         try:
             cluster.down()
         finally:
+            for log in (root / "state" / "roost").glob("*.log"):
+                shutil.copy(log, logs / log.name)
             shutil.rmtree(root, ignore_errors=True)
 
 
