@@ -123,3 +123,23 @@ def test_a_roost_process_that_cannot_start_is_one_clear_error(
     finally:
         taken.close()
         stop_everything(state_dir)
+
+
+def test_serve_refuses_an_unmigrated_cluster_until_roost_migrate(
+        state_root: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    state_dir = state_root / "unmigrated"
+    try:
+        assert main(["cluster", "up", "--shards", "1", "--replicas", "0", "--no-fsync", "--processes", "0",
+                     "--state-dir", str(state_dir)]) == 0
+        assert "applied" not in capsys.readouterr().out  # --processes 0: the engines alone
+        monkeypatch.setenv("ROOST_CLUSTER_CONFIG", str(StateDir(state_dir.resolve()).config))
+        port = str(next(supervisor.spare_ports()))
+        assert main(["serve", "--target", "gateway", "--port", port]) == 2
+        assert "run roost migrate" in capsys.readouterr().err
+        assert main(["migrate"]) == 0
+        out = capsys.readouterr().out
+        assert "applied statuses 1 on shard 0" in out and "applied accounts 1 on shard 0" in out
+        assert main(["migrate"]) == 0
+        assert "schema current (0 step(s) applied" in capsys.readouterr().out
+    finally:
+        stop_everything(state_dir)
