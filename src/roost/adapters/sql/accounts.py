@@ -142,7 +142,7 @@ class SqlAccounts:
         for column, flag in (("locked", change.locked), ("bot", change.bot), ("indexable", change.indexable)):
             if flag is not None:
                 sets.append(f"{column} = ?")
-                params.append(flag)
+                params.append(bool(flag))
         if sets:
             await executor(tx).execute(f"UPDATE accounts SET {', '.join(sets)} WHERE id = ?", (*params, account_id))
 
