@@ -8,8 +8,11 @@ from roost.domain.entities import Application, Token
 from roost.ports.accounts import AuthorizationCode
 from roost.services.context import Backends
 
-from .conftest import Family
+from .conftest import ALL_FAMILIES, Family
 from .test_accounts import new_id
+
+# Runs on every family whose repositories of this area exist (conftest.py).
+FAMILIES = ALL_FAMILIES
 
 
 def an_app(b: Backends, n: int, *, website: str | None = "https://app.example") -> Application:

@@ -1,4 +1,4 @@
-"""The embedded OAuthRepository, over SQLite shards.
+"""The OAuthRepository of the SQL families (SQLite and PostgreSQL shards).
 
 Applications are placed by hash of their client id (what a token request names),
 with an id -> client id row on the shard of the id; tokens and codes by hash of
@@ -7,10 +7,9 @@ their own value, so every look-up touches one shard.
 
 from __future__ import annotations
 
-from roost.adapters.embedded.database import SqliteDatabase
 from roost.domain.entities import Application, Token
 from roost.ports.accounts import AuthorizationCode
-from roost.ports.database import Row
+from roost.ports.database import Row, ShardedDatabase
 
 
 def _to_app(row: Row) -> Application:
@@ -25,8 +24,8 @@ def _to_app(row: Row) -> Application:
     )
 
 
-class SqliteOAuth:
-    def __init__(self, db: SqliteDatabase) -> None:
+class SqlOAuth:
+    def __init__(self, db: ShardedDatabase) -> None:
         self._db = db
 
     async def insert_app(self, app: Application, created_at_ms: int) -> None:
@@ -72,9 +71,9 @@ class SqliteOAuth:
     async def delete_tokens_of(self, account_id: int) -> list[str]:
         deleted: list[str] = []
         for shard in self._db.shards:
+            # One statement: a token issued meanwhile is either deleted and named, or kept.
             async with shard.transaction() as tx:
-                rows = await tx.fetch_all("SELECT token FROM tokens WHERE account_id = ?", (account_id,))
-                await tx.execute("DELETE FROM tokens WHERE account_id = ?", (account_id,))
+                rows = await tx.fetch_all("DELETE FROM tokens WHERE account_id = ? RETURNING token", (account_id,))
             deleted.extend(r["token"] for r in rows)
         return deleted
 

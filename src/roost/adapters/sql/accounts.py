@@ -1,4 +1,4 @@
-"""The embedded AccountRepository and KeyDirectory, over SQLite shards.
+"""The AccountRepository and KeyDirectory of the SQL families (SQLite and PostgreSQL shards).
 
 Accounts live on the shard their id names; directory keys on the shard the hash of
 ``kind:key`` names, so a look-up by name touches one shard although accounts are
@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from roost.adapters.embedded.database import SqliteDatabase, executor
 from roost.adapters.sql.keyset import add_clamped
+from roost.adapters.sql.units import executor
 from roost.domain.entities import Account
 from roost.ports.accounts import Counter, KeyKind, NewAccount, PrefixMatch, ProfileChange
-from roost.ports.database import Row, Tx
+from roost.ports.database import Row, ShardedDatabase, Tx
 
 _COLUMNS = (
     "id, username, display_name, note, email, locked, bot, created_at, followers_count,"
@@ -54,8 +54,8 @@ def _marks(n: int) -> str:
     return ",".join("?" * n)
 
 
-class SqliteAccounts:
-    def __init__(self, db: SqliteDatabase) -> None:
+class SqlAccounts:
+    def __init__(self, db: ShardedDatabase) -> None:
         self._db = db
 
     async def insert(self, account: NewAccount) -> None:
@@ -142,7 +142,7 @@ class SqliteAccounts:
         for column, flag in (("locked", change.locked), ("bot", change.bot), ("indexable", change.indexable)):
             if flag is not None:
                 sets.append(f"{column} = ?")
-                params.append(int(flag))
+                params.append(flag)
         if sets:
             await executor(tx).execute(f"UPDATE accounts SET {', '.join(sets)} WHERE id = ?", (*params, account_id))
 
@@ -174,8 +174,8 @@ class SqliteAccounts:
                 )
 
 
-class SqliteKeyDirectory:
-    def __init__(self, db: SqliteDatabase) -> None:
+class SqlKeyDirectory:
+    def __init__(self, db: ShardedDatabase) -> None:
         self._db = db
 
     async def lookup(self, kind: KeyKind, key: str) -> int | None:
@@ -200,7 +200,9 @@ class SqliteKeyDirectory:
         held: set[tuple[KeyKind, str]] = set()
         for physical, batch in by_shard.items():
             async with self._db.shards[physical].transaction() as tx:
-                for kind, key, account_id in batch:
+                # In key order: two processes claiming overlapping keys on an engine with
+                # row locks (PostgreSQL) then wait on each other in one order, never deadlock.
+                for kind, key, account_id in sorted(batch):
                     # Row by row inside one transaction: executemany would not tell
                     # which rows the constraint refused.
                     if await tx.execute(

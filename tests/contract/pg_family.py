@@ -1,0 +1,189 @@
+"""The PostgreSQL family for the contract suites.
+
+One real cluster per session through roost.cluster (2 shards, one streaming replica each,
+fsync off), stopped by PID. Each test gets a fresh database on every primary, copied from
+a template migrated once per session (the replicas follow by streaming); its per-test
+``cluster.toml`` under the test's folder names that database, and every ``open_family``
+(each "process" of the test) opens its own pools from it, migrates (nothing left to do:
+the check still runs) and closes them. The database is dropped after the test.
+
+Reads outside a unit of work go to the replicas. The suites state what a client sees
+after writing, so every backends of one test shares one read-your-writes token (a client
+session across processes): a read goes to a replica that has replayed the test's last
+commit on that shard, else to the primary. That is the cluster shape's contract.
+
+Ports other than the database (cache, log, timelines, ids, celebrities) are the embedded
+adapters under the test's folder: runtime/backends.py assembles the real cluster shape.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import replace
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from cluster.conftest import Cluster, state_root, stop_everything, wait_until
+from roost.adapters.embedded import MemoryCache, SqliteLog, SqliteTimelineStore
+from roost.adapters.embedded.manifest import LOG_FILE, TIMELINES_FILE
+from roost.adapters.embedded.shared_state import FileWorkerIdLeases, MemoryCelebritySet
+from roost.adapters.postgres.consistency import ReadAfter, reading_after
+from roost.adapters.postgres.database import open_postgres
+from roost.adapters.postgres.migrations import ALL as PG_MIGRATIONS
+from roost.adapters.postgres.repositories import open_repositories
+from roost.cluster import supervisor, topology
+from roost.cluster.topology import Topology
+from roost.domain.ids import IdGenerator
+from roost.failpoints import Failpoints
+from roost.runtime.backends import WORKERS_DIR, close
+from roost.services.context import Backends
+from roost.settings import Settings
+
+__all__ = ["PG_MIGRATIONS", "PgContractCluster", "open_postgres_family", "pg_contract_cluster", "state_root"]
+
+TEMPLATE = "contract_template"
+STORE_CONFIG = "cluster.toml"  # in the test's folder: the per-test database's topology
+
+
+class SharedReadAfter(ReadAfter):
+    """One read-your-writes token for every thread of a test (run_at_once runs its
+    "processes" in threads): its updates are compare-and-set under a lock."""
+
+    __slots__ = ("_lock",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+
+    def note(self, shard: int, position: int) -> None:
+        with self._lock:
+            super().note(shard, position)
+
+    def forget_if_replayed(self, shard: int, everywhere: int) -> None:
+        with self._lock:
+            super().forget_if_replayed(shard, everywhere)
+
+
+_tokens: dict[Path, SharedReadAfter] = {}
+
+
+def _settings(root: Path) -> Settings:
+    return Settings(data_dir=root, physical_shards=2, logical_shards=64,
+                    cluster_config=str(root / STORE_CONFIG), pg_pool_min_size=1, pg_pool_max_size=4)
+
+
+@asynccontextmanager
+async def open_postgres_family(root: Path) -> AsyncIterator[Backends]:
+    """Backends on the test's PostgreSQL store (``fresh_store`` made it), migrated."""
+    settings = _settings(root)
+    db = await open_postgres(settings)
+    lease = None
+    try:
+        await db.migrate(PG_MIGRATIONS)
+        lease = FileWorkerIdLeases(root / WORKERS_DIR).acquire_now()
+        backends = Backends(
+            settings=settings, db=db,
+            cache=MemoryCache(settings.cache_max_items, settings.cache_ttl_seconds, None),
+            log=SqliteLog(root / LOG_FILE, settings.log_partitions),
+            timelines=SqliteTimelineStore(root / TIMELINES_FILE, settings.timeline_max_items,
+                                          settings.timeline_hot_lists),
+            repos=open_repositories(db), ids=IdGenerator(lease=lease),
+            failpoints=Failpoints(settings.failpoints), worker_lease=lease,
+            celebrities=MemoryCelebritySet(),
+        )
+    except BaseException:
+        if lease is not None:
+            await lease.release()
+        await db.close()
+        raise
+    try:
+        with reading_after(_tokens[root]):
+            yield backends
+    finally:
+        await close(backends)
+
+
+class PgContractCluster:
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.topology = cluster.topology
+
+    def _sql(self, node: topology.PostgresNode, database: str, *statements: str) -> None:
+        async def run() -> None:
+            dsn = replace(self.topology, postgres=replace(self.topology.postgres, database=database)).dsn(node)
+            conn = await asyncpg.connect(dsn, timeout=10)
+            try:
+                for statement in statements:
+                    await conn.execute(statement)
+            finally:
+                await conn.close()
+
+        asyncio.run(run())
+
+    def _primaries(self) -> list[topology.PostgresNode]:
+        return [self.topology.primary(shard) for shard in self.topology.shards]
+
+    def _has_database(self, node: topology.PostgresNode, name: str) -> bool:
+        return bool(self.cluster.sql(node, "SELECT count(*) FROM pg_database WHERE datname = $1", name)[0][0])
+
+    def make_template(self) -> None:
+        """The migrated schema every test's database is copied from (primaries only: a
+        template is never read through a replica)."""
+        for node in self._primaries():
+            self._sql(node, "postgres", f'CREATE DATABASE "{TEMPLATE}"')
+        primaries_only = replace(self.topology, nodes=tuple(self._primaries()))
+
+        async def migrate() -> None:
+            db = await open_postgres(Settings(pg_pool_min_size=1, pg_pool_max_size=2),
+                                     _in_database(primaries_only, TEMPLATE))
+            try:
+                await db.migrate(PG_MIGRATIONS)
+            finally:
+                await db.close()
+
+        asyncio.run(migrate())
+
+    @contextmanager
+    def fresh_store(self, root: Path) -> Iterator[None]:
+        """A database of its own for one test, under the same name on every shard."""
+        name = f"contract_{uuid.uuid4().hex[:16]}"
+        created: list[topology.PostgresNode] = []
+        try:
+            for node in self._primaries():
+                self._sql(node, "postgres", f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
+                created.append(node)
+            for shard in self.topology.shards:  # so the replicas' pools connect at open
+                for replica in self.topology.replicas(shard):
+                    wait_until(lambda r=replica: self._has_database(r, name), f"{name} on {replica.name}")
+            topology.save(_in_database(self.topology, name), root / STORE_CONFIG)
+            _tokens[root] = SharedReadAfter()
+            yield
+        finally:
+            _tokens.pop(root, None)
+            for node in created:
+                self._sql(node, "postgres", f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def _in_database(layout: Topology, name: str) -> Topology:
+    """``layout`` naming database ``name``, its password file by absolute path (the
+    per-test config lives in another folder than the cluster's secrets)."""
+    settings = replace(layout.postgres, database=name, passfile=str(layout.passfile_path.resolve()))
+    return replace(layout, postgres=settings)
+
+
+@pytest.fixture(scope="session")
+def pg_contract_cluster(state_root: Path) -> Iterator[PgContractCluster]:
+    state_dir = state_root / "contract-postgres"
+    try:
+        cluster = PgContractCluster(
+            Cluster(state_dir, supervisor.up(state_dir, shards=2, replicas=1, fsync=False)))
+        cluster.make_template()
+        yield cluster
+    finally:
+        stop_everything(state_dir)
