@@ -104,3 +104,18 @@ def primary(cluster: Cluster) -> PostgresNode:
 @pytest.fixture
 def replica(cluster: Cluster) -> PostgresNode:
     return cluster.topology.replicas(0)[0]
+
+
+@pytest.fixture(scope="session")
+def roost_cluster(state_root: Path) -> Iterator[Cluster]:
+    """Two shards with a replica each and Redis, migrated for roost (fsync off): the cluster
+    shape's API tests run in-process servers on it, each with accounts of its own."""
+    from roost.cluster import roost_processes
+
+    state_dir = state_root / "roost-shape"
+    try:
+        cluster = Cluster(state_dir, supervisor.up(state_dir, shards=2, replicas=1, fsync=False))
+        roost_processes.migrate(cluster.state.config)
+        yield cluster
+    finally:
+        stop_everything(state_dir)
