@@ -147,11 +147,8 @@ class PgSearchIndex:
         matched = words_query(words)
         if matched is None or not status_ids:
             return []
-        by_shard: dict[int, list[int]] = {}
-        for status_id in status_ids:
-            by_shard.setdefault(self._db.shard_map.physical_for_id(status_id), []).append(status_id)
         out: list[int] = []
-        for physical, group in by_shard.items():
+        for physical, group in self._db.shard_map.ids_by_physical(status_ids).items():
             rows = await self._db.shards[physical].fetch_all(MATCHING, (matched, group))
             out.extend(r["status_id"] for r in rows)
         return out
