@@ -186,34 +186,38 @@ def test_two_processes_staging_at_once_lose_nothing(family: Family) -> None:
 
 
 def test_concurrent_commits_out_of_id_order_lose_nothing(family: Family) -> None:
-    """Two open transactions draw ids in one order and commit in the other, with the
-    relay reading in between: the event whose transaction drew the lower id but committed
-    last is pending at the next flush, then published; nothing is relayed twice."""
+    """Two open transactions draw ids in one order and commit in the other; the one that
+    drew the lower id commits while the relay publishes what it read. That event is
+    pending at the next flush, then published; nothing is published twice."""
     if family.name not in CONCURRENT_WRITERS:
         pytest.skip(f"{family.name}: one writer per shard, ids commit in order (see COMMIT_LATE)")
 
     async def work(writer: Backends, relay: Backends) -> None:
-        published: list[str] = []
-        outbox = Outbox(relay.db, _Recording(relay.log, published), Failpoints(), relay.repos.outbox)
         shard = writer.db.shards[SHARD]
-        async with shard.transaction() as early:
-            await writer.repos.outbox.stage(early, 7, {"name": "drew first, commits last"})
-            async with shard.transaction() as late:
-                await writer.repos.outbox.stage(late, 7, {"name": "drew second, commits first"})
-            assert await outbox.flush(relay.db.shards[SHARD]) == 1
+        drew, commit_now, committed = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+        async def early_writer() -> None:
+            async with shard.transaction() as early:
+                await writer.repos.outbox.stage(early, 7, {"name": "drew first, commits last"})
+                drew.set()
+                await commit_now.wait()
+            committed.set()
+
+        async def commit_early() -> None:
+            commit_now.set()
+            await committed.wait()
+
+        early = asyncio.create_task(early_writer())
+        await drew.wait()
+        async with shard.transaction() as late:
+            await writer.repos.outbox.stage(late, 7, {"name": "drew second, commits first"})
+        log = _LateCommitDuringPublish(relay.log, commit_early)
+        outbox = Outbox(relay.db, log, Failpoints(), relay.repos.outbox)  # type: ignore[arg-type]
+        assert await outbox.flush(relay.db.shards[SHARD]) == 1
+        await early
         assert await outbox.flush(relay.db.shards[SHARD]) == 1
         assert await outbox.flush(relay.db.shards[SHARD]) == 0
-        assert published == ["drew second, commits first", "drew first, commits last"]
+        assert [e["name"] for e in log.published] == ["drew second, commits first", "drew first, commits last"]
         assert await relay.repos.outbox.pending(SHARD, 10) == []
 
     family.run_pair(work)
-
-
-class _Recording:
-    def __init__(self, log: Log, published: list[str]) -> None:
-        self._log = log
-        self.published = published
-
-    async def append_many(self, items: Any) -> None:
-        self.published += [event["name"] for _key, event in items]
-        await self._log.append_many(items)

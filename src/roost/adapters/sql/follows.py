@@ -32,12 +32,12 @@ class SqlFollowGraph:
         if await ex.execute(
             "INSERT INTO following (account_id, target_id, follow_id, show_reblogs, notify)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (account_id, target_id, follow_id, options.show_reblogs, options.notify),
+            (account_id, target_id, follow_id, bool(options.show_reblogs), bool(options.notify)),
         ):
             return follow_id, True
         await ex.execute(
             "UPDATE following SET show_reblogs = ?, notify = ? WHERE account_id = ? AND target_id = ?",
-            (options.show_reblogs, options.notify, account_id, target_id),
+            (bool(options.show_reblogs), bool(options.notify), account_id, target_id),
         )
         row = await ex.fetch_one(
             "SELECT follow_id FROM following WHERE account_id = ? AND target_id = ?", (account_id, target_id)
@@ -124,7 +124,7 @@ class SqlFollowRequests:
         self, tx: Tx, account_id: int, requester_id: int, request_id: int, options: FollowOptions
     ) -> bool:
         ex = executor(tx)
-        reblogs, notify = options.show_reblogs, options.notify
+        reblogs, notify = bool(options.show_reblogs), bool(options.notify)
         if await ex.execute(
             "INSERT INTO follow_requests (account_id, requester_id, request_id, show_reblogs, notify)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
