@@ -5,26 +5,25 @@ the key lapses after the bound; a Redis that is down sends reads to the primarie
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import contextlib
+from collections.abc import AsyncIterator
 
-import pytest
-
+from contract.conftest import redis_server
 from roost.adapters.postgres.consistency import current
-from roost.cluster import binaries
-from roost.cluster.scratch_redis import RedisServer, scratch_redis
+from roost.cluster.scratch_redis import RedisServer
 from roost.domain.entities import Identity
 from roost.runtime.read_your_writes import OnPrimaries, ReadYourWrites, ttl_seconds
 from roost.settings import Settings
 
 
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
+@contextlib.asynccontextmanager
+async def sessions_on(server: RedisServer, ttl: float = 30) -> AsyncIterator[ReadYourWrites]:
+    """The tokens of one process: its own client of the shared Redis."""
+    client = server.client()
     try:
-        binaries.redis_server()
-    except binaries.EnginesMissing as exc:
-        pytest.skip(f"{exc} (`make engines` installs it)")
-    with scratch_redis() as server:
-        yield server
+        yield ReadYourWrites(client, ttl)
+    finally:
+        await client.aclose()
 
 
 def user(account: int, app: int = 1) -> Identity:
@@ -55,9 +54,7 @@ def test_a_write_is_seen_by_the_next_request_of_the_same_account_in_another_proc
     redis_server.flush()
 
     async def main() -> None:
-        one, two = redis_server.client(), redis_server.client()
-        try:
-            writer, reader = ReadYourWrites(one, 30), ReadYourWrites(two, 30)  # two processes
+        async with sessions_on(redis_server) as writer, sessions_on(redis_server) as reader:
             assert await seen(reader, user(7)) == ("ReadAfter", {})
             await writes(writer, user(7), {0: 0x5000, 1: 0x10})
             assert await seen(reader, user(7)) == ("ReadAfter", {0: 0x5000, 1: 0x10})
@@ -66,9 +63,6 @@ def test_a_write_is_seen_by_the_next_request_of_the_same_account_in_another_proc
             await writes(writer, user(7), {0: 0x4000, 1: 0x20})
             assert await seen(reader, user(7)) == ("ReadAfter", {0: 0x5000, 1: 0x20})
             assert (writer.sessions_saved, reader.sessions_loaded) == (2, 2)
-        finally:
-            await one.aclose()
-            await two.aclose()
 
     asyncio.run(main())
 
@@ -77,15 +71,11 @@ def test_positions_past_2_to_the_53_keep_their_order(redis_server: RedisServer) 
     redis_server.flush()
 
     async def main() -> None:
-        client = redis_server.client()
-        try:
-            sessions = ReadYourWrites(client, 30)
+        async with sessions_on(redis_server) as sessions:
             big = 2**60 + 1
             await writes(sessions, user(1), {0: big})
             await writes(sessions, user(1), {0: big - 1})  # equal as doubles, smaller as integers
             assert await seen(sessions, user(1)) == ("ReadAfter", {0: big})
-        finally:
-            await client.aclose()
 
     asyncio.run(main())
 
@@ -94,14 +84,10 @@ def test_an_app_tokens_writes_are_read_back_by_the_apps_user_tokens(redis_server
     redis_server.flush()
 
     async def main() -> None:
-        client = redis_server.client()
-        try:
-            sessions = ReadYourWrites(client, 30)
+        async with sessions_on(redis_server) as sessions:
             await writes(sessions, app_only(3), {1: 0x900})  # registration with app 3's token
             assert await seen(sessions, user(42, app=3)) == ("ReadAfter", {1: 0x900})
             assert await seen(sessions, user(42, app=4)) == ("ReadAfter", {})
-        finally:
-            await client.aclose()
 
     asyncio.run(main())
 
@@ -111,9 +97,7 @@ def test_anonymous_requests_touch_nothing_and_credential_requests_read_primaries
     redis_server.flush()
 
     async def main() -> None:
-        client = redis_server.client()
-        try:
-            sessions = ReadYourWrites(client, 30)
+        async with sessions_on(redis_server) as sessions:
             assert await seen(sessions, None) is None
             kind, _ = await seen(sessions, None, on_primaries=True)  # type: ignore[misc]
             assert kind == "OnPrimaries" and OnPrimaries().needs(0) is not None
@@ -123,8 +107,6 @@ def test_anonymous_requests_touch_nothing_and_credential_requests_read_primaries
                 assert token is not None
                 token.note(0, 0x77)
             assert await seen(sessions, user(5, app=9)) == ("ReadAfter", {0: 0x77})
-        finally:
-            await client.aclose()
 
     asyncio.run(main())
 
@@ -133,18 +115,14 @@ def test_the_token_lapses_after_its_ttl(redis_server: RedisServer) -> None:
     redis_server.flush()
 
     async def main() -> None:
-        client = redis_server.client()
-        try:
-            sessions = ReadYourWrites(client, 0.2)
+        async with sessions_on(redis_server, ttl=0.2) as sessions:
             await writes(sessions, user(2), {0: 0x10})
-            ttl_ms = await client.pttl("roost:ryw:account:2")
+            ttl_ms = await sessions._redis.pttl("roost:ryw:account:2")
             assert 0 < ttl_ms <= 200
             deadline = asyncio.get_running_loop().time() + 10
             while await seen(sessions, user(2)) != ("ReadAfter", {}):
                 assert asyncio.get_running_loop().time() < deadline, "the token never lapsed"
                 await asyncio.sleep(0.05)
-        finally:
-            await client.aclose()
 
     asyncio.run(main())
 
@@ -168,3 +146,6 @@ def test_redis_down_sends_reads_to_the_primaries() -> None:
             await client.aclose()
 
     asyncio.run(main())
+
+
+__all__ = ["redis_server"]  # the session Redis of the contract suites, shared here

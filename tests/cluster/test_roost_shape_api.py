@@ -22,9 +22,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from api.harness import BASE_URL, GENEROUS_LIMITS, Server, assert_error, wait_until
-from cluster.conftest import Cluster, stop_everything
+from cluster.conftest import Cluster, migrated_cluster
 from roost.adapters.postgres.consistency import reading_after
-from roost.cluster import processes, roost_processes, supervisor
+from roost.cluster import processes, supervisor
 from roost.gateway.app import create_app
 from roost.runtime.read_your_writes import OnPrimaries
 from roost.settings import Settings
@@ -136,13 +136,8 @@ def test_the_author_reads_a_new_status_at_once_while_the_replicas_lag(
 @pytest.fixture
 def lone_primary(state_root: Path) -> Iterator[Cluster]:
     """One shard, no replica: stopping its primary takes the database down."""
-    state_dir = state_root / f"down-{uuid.uuid4().hex[:6]}"
-    try:
-        cluster = Cluster(state_dir, supervisor.up(state_dir, shards=1, replicas=0, fsync=False))
-        roost_processes.migrate(cluster.state.config)
+    with migrated_cluster(state_root / f"down-{uuid.uuid4().hex[:6]}", shards=1, replicas=0) as cluster:
         yield cluster
-    finally:
-        stop_everything(state_dir)
 
 
 def test_a_database_that_is_down_answers_503_with_retry_after(lone_primary: Cluster, tmp_path: Path) -> None:

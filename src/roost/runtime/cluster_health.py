@@ -4,14 +4,13 @@ Ready means this process can take writes: every shard's primary answers a query,
 a PING, and the log (still the embedded SQLite file; Kafka is issue #10) takes a write probe with
 disk to spare. A replica that is down or lagging does not make a process unready: reads go to
 the primary meanwhile (its state is on /metrics and in ``roost cluster status``). Load balancers
-poll /ready, so the result is reused for ``ready_cache_seconds``.
+poll /ready, so the result is reused for ``ready_cache_seconds`` (ReusedReport).
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,44 +21,31 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from roost.adapters.embedded import SqliteLog
-from roost.adapters.embedded.readiness import Report, free_disk_bytes, human_bytes
+from roost.adapters.embedded.readiness import Report, ReusedReport, disk_check
 from roost.adapters.postgres import PgDatabase
 from roost.adapters.postgres.database import PgShard
 from roost.errors import RoostError
 from roost.runtime.read_your_writes import ReadYourWrites
 
 
-class ClusterReadiness:
+class ClusterReadiness(ReusedReport):
     def __init__(self, db: PgDatabase, redis: Redis, log: SqliteLog, log_dir: Path, *,
                  timeout: float, min_free_bytes: int, cache_seconds: float) -> None:
+        super().__init__(cache_seconds)
         self._db = db
         self._redis = redis
         self._log = log
         self._log_dir = log_dir
         self._timeout = timeout
         self._min_free = min_free_bytes
-        self._cache_seconds = cache_seconds
-        self._cached: Report | None = None
-        self._at = 0.0
 
-    async def check(self) -> Report:
-        now = time.monotonic()
-        if self._cached is not None and now - self._at < self._cache_seconds:
-            return self._cached
+    async def run_checks(self) -> Report:
         names = [s.primary.name for s in self._db.shards]
         answers = await asyncio.gather(*(self._primary(s) for s in self._db.shards), self._ping_redis(),
                                        self._probe_log())
         checks = dict(zip([*names, "redis", "log"], answers, strict=True))
-        free: int | None = None
-        try:
-            free = free_disk_bytes(self._log_dir)
-            checks["disk"] = "ok" if free >= self._min_free else (
-                f"low: {human_bytes(free)} free, below min_free_disk_bytes ({human_bytes(self._min_free)})")
-        except OSError as exc:
-            checks["disk"] = f"error: {exc}"
-        self._cached = Report(all(v == "ok" for v in checks.values()), checks, free, self._min_free)
-        self._at = time.monotonic()
-        return self._cached
+        checks["disk"], free = disk_check(self._log_dir, self._min_free)
+        return Report(all(v == "ok" for v in checks.values()), checks, free, self._min_free)
 
     async def _primary(self, shard: PgShard) -> str:
         try:

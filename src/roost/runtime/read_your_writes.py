@@ -6,8 +6,8 @@ token (adapters/postgres/consistency.py) is installed, and notes each commit's p
 This module keeps those tokens where every process sees them and installs one around each
 request.
 
-Where the token lives: in Redis, one hash per account (field: physical shard, value: the commit
-position as 16 hex digits, which compare as strings in the merge script). Not returned to the
+Where the token lives: in Redis, one key per account (``shard:position,...``, positions as 16 hex
+digits, which compare as strings in the merge script). Not returned to the
 client: Mastodon clients echo no cookie or header of ours, and any process may serve the next
 request. An entry is only needed until every usable replica has passed it, and a replica further
 behind than ``max_replica_lag_seconds`` is not read at all (the replication monitor measures the
@@ -15,8 +15,8 @@ lag every ``replica_check_interval_seconds``, so its figure may be that stale, t
 of the primary and the replica's own reading). Hence the TTL: max lag + 2 check intervals + 1 s
 of margin; after that, any replica a read may go to has the write.
 
-Cost for readers who have not written: one Redis round trip per authenticated request (a
-pipelined HGETALL of two keys, both missing); anonymous requests cost nothing. A token is written
+Cost for readers who have not written: one Redis round trip per authenticated request (an MGET
+of two keys, both missing); anonymous requests cost nothing. A token is written
 back only when the request committed something.
 
 Whose writes count: the account's, from any of its access tokens; and an application's writes
@@ -50,19 +50,25 @@ ON_PRIMARIES = frozenset({("POST", "/oauth/token"), ("POST", "/oauth/authorize")
 # Past any WAL position: no replica qualifies, so the read goes to the primary.
 _BEYOND = 2**64
 
-# Raise each field to at least the given position, then refresh the expiry. Positions are
-# 16 hex digits, so string order is numeric order (Lua numbers would lose bits past 2^53).
+# Raise each shard's position to at least the given one, then refresh the expiry. The value is
+# "shard:position,..." with positions as 16 hex digits, so string order is numeric order (Lua
+# numbers would lose bits past 2^53). A string rather than a hash, so that loading the account's
+# and the application's tokens is one MGET.
 _MERGE = """
-for i = 2, #ARGV, 2 do
-  local current = redis.call('HGET', KEYS[1], ARGV[i])
-  if (not current) or current < ARGV[i + 1] then
-    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
-  end
+local positions = {}
+local current = redis.call('GET', KEYS[1])
+if current then
+  for shard, position in string.gmatch(current, '(%d+):(%x+)') do positions[shard] = position end
 end
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
+for i = 2, #ARGV, 2 do
+  local have = positions[ARGV[i]]
+  if (not have) or have < ARGV[i + 1] then positions[ARGV[i]] = ARGV[i + 1] end
+end
+local parts = {}
+for shard, position in pairs(positions) do parts[#parts + 1] = shard .. ':' .. position end
+redis.call('SET', KEYS[1], table.concat(parts, ','), 'PX', ARGV[1])
 return 1
 """
-
 
 class OnPrimaries(ReadAfter):
     """A token that sends every read to the primaries, and still notes what is committed."""
@@ -133,21 +139,20 @@ class ReadYourWrites:
 
     async def _load(self, keys: list[str]) -> ReadAfter:
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for key in keys:
-                    pipe.hgetall(key)
-                found = await pipe.execute()
+            found = await self._redis.mget(keys)
         except (RedisError, OSError) as exc:
             # Unknown whether this client wrote: read from the primaries rather than risk it.
             self.redis_errors += 1
             logger.warning("read-your-writes: Redis unreachable (%s); reading from primaries", exc)
             return OnPrimaries()
         positions: dict[int, int] = {}
-        for table in found:
-            for shard, position in table.items():
-                index, value = int(shard), int(position, 16)
-                if value > positions.get(index, -1):
-                    positions[index] = value
+        for value in found:
+            text = value.decode() if isinstance(value, bytes) else (value or "")
+            for entry in filter(None, text.split(",")):
+                shard, _, position = entry.partition(":")
+                index, at = int(shard), int(position, 16)
+                if at > positions.get(index, -1):
+                    positions[index] = at
         if positions:
             self.sessions_loaded += 1
         return ReadAfter(positions)
