@@ -11,7 +11,9 @@ from roost.domain.ids import IdGenerator, compose
 from roost.domain.pagination import Page
 from roost.services.context import Backends
 
-from .conftest import Family
+from .conftest import ALL_FAMILIES, Family
+
+FAMILIES = ALL_FAMILIES
 
 ALICE = compose(1_000, 3, 0)  # recipients on different logical shards
 BOB = compose(1_000, 40, 0)

@@ -161,6 +161,21 @@ def test_index_again_replaces_and_unindex_removes(family: Family) -> None:
     family.run(work)
 
 
+def test_two_processes_replaying_the_same_entries_at_once_keep_one_each(family: Family) -> None:
+    entries = [entry(n, ALICE if n % 2 else BOB, f"raced words {n}") for n in range(40)]
+
+    async def replay(b: Backends) -> None:
+        await put(b, *entries)
+
+    family.run(fresh)
+    family.run_at_once(replay, replay)
+
+    async def found(b: Backends) -> list[int]:
+        return await b.repos.search_index.query(["raced"], CAROL, 100)
+
+    assert family.run(found) == sorted((e.id for e in entries), reverse=True)
+
+
 def test_set_listed_changes_who_may_find(family: Family) -> None:
     async def work(b: Backends) -> None:
         await fresh(b)
