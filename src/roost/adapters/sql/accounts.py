@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from roost.adapters.sql.keyset import add_clamped
-from roost.adapters.sql.units import executor
+from roost.adapters.sql.units import executor, storable
 from roost.domain.entities import Account
 from roost.ports.accounts import Counter, KeyKind, NewAccount, PrefixMatch, ProfileChange
 from roost.ports.database import Row, ShardedDatabase, Tx
@@ -69,6 +69,8 @@ class SqlAccounts:
             await self._db.shards[physical].execute_many(_INSERT, rows)
 
     async def load_shard(self, physical: int, ids: list[int]) -> dict[int, Account]:
+        if not ids:  # "IN ()" is SQLite's extension, a syntax error on PostgreSQL
+            return {}
         rows = await self._db.shards[physical].fetch_all(
             f"SELECT {_COLUMNS} FROM accounts WHERE id IN ({_marks(len(ids))})", ids
         )
@@ -96,6 +98,8 @@ class SqlAccounts:
         return row is not None and bool(row["indexable"])
 
     async def prefix_matches(self, prefix: str, limit: int) -> list[PrefixMatch]:
+        if not storable(prefix):
+            return []
         upper = prefix + "\U0010ffff"
         out: list[PrefixMatch] = []
         for shard in self._db.shards:
@@ -179,6 +183,8 @@ class SqlKeyDirectory:
         self._db = db
 
     async def lookup(self, kind: KeyKind, key: str) -> int | None:
+        if not storable(key):
+            return None
         row = await self._db.for_key(f"{kind}:{key}").fetch_one(
             "SELECT account_id FROM account_directory WHERE kind = ? AND key = ?", (kind, key)
         )
@@ -214,6 +220,8 @@ class SqlKeyDirectory:
         return held
 
     async def release(self, kind: KeyKind, key: str) -> None:
+        if not storable(key):
+            return
         await self._db.for_key(f"{kind}:{key}").execute(
             "DELETE FROM account_directory WHERE kind = ? AND key = ?", (kind, key)
         )

@@ -7,6 +7,7 @@ their own value, so every look-up touches one shard.
 
 from __future__ import annotations
 
+from roost.adapters.sql.units import storable
 from roost.domain.entities import Application, Token
 from roost.ports.accounts import AuthorizationCode
 from roost.ports.database import Row, ShardedDatabase
@@ -40,6 +41,8 @@ class SqlOAuth:
         )
 
     async def app_by_client_id(self, client_id: str) -> Application | None:
+        if not storable(client_id):
+            return None
         row = await self._db.for_key(client_id).fetch_one(
             "SELECT * FROM applications WHERE client_id = ?", (client_id,)
         )
@@ -58,6 +61,8 @@ class SqlOAuth:
         )
 
     async def token(self, token: str) -> Token | None:
+        if not storable(token):
+            return None
         row = await self._db.for_key(token).fetch_one(
             "SELECT application_id, account_id, scopes, created_at FROM tokens WHERE token = ?", (token,)
         )
@@ -66,6 +71,8 @@ class SqlOAuth:
         return Token(token, row["application_id"], row["account_id"], tuple(row["scopes"].split()), row["created_at"])
 
     async def delete_token(self, token: str) -> bool:
+        if not storable(token):
+            return False
         return bool(await self._db.for_key(token).execute("DELETE FROM tokens WHERE token = ?", (token,)))
 
     async def delete_tokens_of(self, account_id: int) -> list[str]:
@@ -87,6 +94,8 @@ class SqlOAuth:
         )
 
     async def code(self, code: str) -> AuthorizationCode | None:
+        if not storable(code):
+            return None
         row = await self._db.for_key(code).fetch_one("SELECT * FROM authorization_codes WHERE code = ?", (code,))
         if row is None:
             return None
@@ -102,4 +111,6 @@ class SqlOAuth:
         )
 
     async def consume_code(self, code: str) -> bool:
+        if not storable(code):
+            return False
         return await self._db.for_key(code).execute("DELETE FROM authorization_codes WHERE code = ?", (code,)) == 1
