@@ -7,10 +7,12 @@ The statements come from two places, so new queries are covered without editing 
 
 * the constants the repositories hold (module-level SQL strings in ``adapters/sql/*.py`` and
   ``adapters/postgres/*.py``), found by walking those packages;
-* every statement the repositories actually ran during a broad workload (the contract suites'
-  work on the PostgreSQL family), recorded by a thin wrapper around the shard and unit-of-work
-  executors (asyncpg has no trace hook), which is how the statements built at run time (IN
-  lists, optional bounds) get here.
+* every statement roost sent to PostgreSQL while the SQLite plan test's API workload
+  (tests/api/test_query_plans.py ``workload``: every route and service path that reads or
+  changes stored data) ran on the cluster shape, start-up included, recorded by a thin wrapper
+  around the shard and unit-of-work executors (asyncpg has no trace hook): that is how the
+  statements built at run time (IN lists, optional bounds) get here. The SQLite test's hot
+  query families must each have been seen.
 
 Each statement is explained as asyncpg runs it, prepared, with a typical argument for each
 parameter chosen by its type (values the filled rows hold: an id that has rows, a LIMIT of 7, a
@@ -20,13 +22,15 @@ search for a rarer word), so one statement text is explained without knowing its
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib
 import json
 import pkgutil
 import re
 import uuid
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, TypeVar
 
 import asyncpg
@@ -34,12 +38,17 @@ import pytest
 
 import roost.adapters.postgres
 import roost.adapters.sql
-from roost.adapters.postgres.database import PgDatabase
+from api import test_query_plans as sqlite_plans
+from cluster.conftest import roost_cluster
+from roost.adapters.postgres import search
+from roost.adapters.postgres.database import PgDatabase, PgExecutor, PgShard
 from roost.adapters.postgres.migrations import ALL
 from roost.adapters.postgres.sql import to_dollar
 from roost.cluster.topology import Topology
 
 from .conftest import Cluster, open_db
+
+__all__ = ["roost_cluster"]  # a fixture: the cluster the API workload runs on
 
 T = TypeVar("T")
 
@@ -52,8 +61,13 @@ ENUMERATIONS = {
     "visibility": ("public", "public", "public", "unlisted", "private", "direct"),
 }
 
-# Deliberate sequential scans, by a regex over the statement, with the reason.
+# Deliberate sequential scans, by a regex over the statement, with the reason: the SQLite
+# test's (the same statements run here), and these.
 WHITELIST: dict[str, str] = {
+    **sqlite_plans.WHITELIST,
+    r"^SELECT id FROM accounts WHERE followers_count >= \?$":
+        "the celebrity set, loaded once per process at start (AccountsService.start), per shard;"
+        " on no request path (a follower count change re-checks that one account)",
     r"\bsearch_backfill\b":
         "the one-row mark of a shard whose search index is to be built (migrations/search.py), read"
         " and deleted once at start",
@@ -269,6 +283,38 @@ def constant_statements() -> dict[str, str]:
 CONSTANTS = constant_statements()
 
 
+def scans_of(plan: dict[str, Any]) -> list[str]:
+    """Each scan node of a plan, as ``<node type> <index or table>``."""
+    own = [f"{plan['Node Type']} {plan.get('Index Name') or plan.get('Relation Name')}"] if "Scan" in plan[
+        "Node Type"] else []
+    return own + [scan for child in plan.get("Plans", ()) for scan in scans_of(child)]
+
+
+SEARCH_PAGE = search.QUERY + search.QUERY_ORDER
+
+
+def search_plan(store: Store, word: str) -> list[str]:
+    tsquery = f"{search.words_query([word])} & {search.finder_query(search.LISTED_TOKEN, 'a7', 'm7')}"
+
+    async def explain(conn: asyncpg.Connection) -> list[str]:
+        raw = await conn.fetchval("EXPLAIN (FORMAT JSON) " + to_dollar(SEARCH_PAGE), tsquery, 20)
+        return scans_of(json.loads(raw)[0]["Plan"])
+
+    return store.run(explain)
+
+
+def test_a_rare_word_is_looked_up_in_the_gin_index(store: Store) -> None:
+    # x7 is in 6 of the filled rows: walking the primary key newest first would read them all.
+    assert "Bitmap Index Scan status_search_document" in search_plan(store, "x7")
+
+
+def test_a_common_word_is_found_newest_first_from_either_index(store: Store) -> None:
+    # w7 is in one row of 50: reading newest first stops after about a thousand rows, which the
+    # planner may prefer to collecting and sorting all 600 matches. Either way, an index.
+    assert search_plan(store, "w7")[-1] in ("Index Scan status_search_pkey",
+                                       "Bitmap Index Scan status_search_document")
+
+
 def test_the_repositories_hold_their_statements_as_constants() -> None:
     assert len(CONSTANTS) >= 5, sorted(CONSTANTS)  # the walk found the modules
 
@@ -278,3 +324,63 @@ def test_hot_statement_uses_an_index(store: Store, name: str) -> None:
     sql = CONSTANTS[name]
     scans = full_scans(store.plan(sql))
     assert not scans or _whitelisted(sql), (name, sql, scans)
+
+
+# -- the statements a broad API workload ran ---------------------------------------------------
+
+# The SQLite plan test's families, with the full-text search ones in PostgreSQL's words.
+HOT_FAMILIES = {
+    **sqlite_plans.HOT_FAMILIES,
+    "status full-text search": r"FROM status_search WHERE document @@ .* ORDER BY status_id DESC LIMIT",
+    "search: matches among given statuses": r"FROM status_search WHERE document @@ .* AND status_id = ANY",
+    "search: re-marking public statuses": r"UPDATE status_search SET document = ",
+}
+_RECORDED = {PgShard: ("fetch_all", "fetch_one", "execute", "execute_many"),
+             PgExecutor: ("fetch_all", "fetch_one", "execute", "execute_many")}
+
+
+def recording(into: set[str], method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """``method`` (of a shard or a unit of work), noting each statement text it is given."""
+
+    @functools.wraps(method)
+    async def record(self: Any, sql: str, *args: Any) -> Any:
+        into.add(sql)
+        return await method(self, sql, *args)
+
+    return record
+
+
+@pytest.fixture(scope="module")
+def captured(roost_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> set[str]:
+    """Every statement text roost sent to PostgreSQL while the SQLite plan test's API workload
+    ran on the cluster shape (asyncpg has no trace hook: the executors are wrapped)."""
+    from cluster.test_roost_shape_api import cluster_server
+
+    statements: set[str] = set()
+    with pytest.MonkeyPatch.context() as patch:
+        for owner, methods in _RECORDED.items():
+            for name in methods:
+                patch.setattr(owner, name, recording(statements, getattr(owner, name)))
+        data_dir: Path = tmp_path_factory.mktemp("plans-workload")
+        with cluster_server(roost_cluster, data_dir, celebrity_threshold=3) as srv:
+            sqlite_plans.workload(srv)
+    return statements
+
+
+def test_every_captured_statement_uses_an_index(store: Store, captured: set[str]) -> None:
+    queries = sorted(sql for sql in captured if reads_rows(sql))
+    assert len(queries) > 40, f"the workload ran too few distinct statements: {len(queries)}"
+    offenders = []
+    for sql in queries:
+        scans = full_scans(store.plan(sql))
+        if scans and _whitelisted(sql) is None:
+            offenders.append(f"{' '.join(sql.split())}\n    -> {scans}")
+    assert not offenders, "full scans:\n" + "\n".join(offenders)
+
+
+@pytest.mark.parametrize("family", sorted(HOT_FAMILIES))
+def test_workload_ran_hot_statement(captured: set[str], family: str) -> None:
+    pattern = re.compile(HOT_FAMILIES[family], re.I)
+    # The SQLite families are written over statements as traced, with their values in place.
+    assert any(pattern.search(" ".join(sql.split()).replace("?", "7")) for sql in captured), (
+        f"no statement the workload ran matched the {family!r} family: has its SQL changed?")

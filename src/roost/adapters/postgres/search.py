@@ -31,7 +31,12 @@ LISTED_TOKEN = "listed"
 _LEXEME_RE = re.compile(r"[^\W_]+")
 _REBUILD_BATCH = 500
 
-INSERT = "INSERT INTO status_search (status_id, document) VALUES (?, ?::tsvector)"
+# One statement, not delete-then-insert: two indexers replaying one event at once would both
+# find nothing to delete, and the second insert would break the primary key.
+UPSERT = (
+    "INSERT INTO status_search (status_id, document) VALUES (?, ?::tsvector)"
+    " ON CONFLICT (status_id) DO UPDATE SET document = EXCLUDED.document"
+)
 UNINDEX = "DELETE FROM status_search WHERE status_id = ?"
 # Keeps the words and the author/mention tokens; drops the old "listed" token, adds the new one.
 SET_LISTED = (
@@ -96,9 +101,7 @@ class PgSearchIndex:
         self._db = db
 
     async def index(self, tx: Tx, entry: IndexedStatus) -> None:
-        sql = executor_of(tx)
-        await sql.execute(UNINDEX, (entry.id,))
-        await sql.execute(INSERT, (entry.id, document_of(entry)))
+        await executor_of(tx).execute(UPSERT, (entry.id, document_of(entry)))
 
     async def unindex(self, tx: Tx, status_id: int) -> None:
         await executor_of(tx).execute(UNINDEX, (status_id,))
@@ -144,11 +147,8 @@ class PgSearchIndex:
         matched = words_query(words)
         if matched is None or not status_ids:
             return []
-        by_shard: dict[int, list[int]] = {}
-        for status_id in status_ids:
-            by_shard.setdefault(self._db.shard_map.physical_for_id(status_id), []).append(status_id)
         out: list[int] = []
-        for physical, group in by_shard.items():
+        for physical, group in self._db.shard_map.ids_by_physical(status_ids).items():
             rows = await self._db.shards[physical].fetch_all(MATCHING, (matched, group))
             out.extend(r["status_id"] for r in rows)
         return out
@@ -171,7 +171,7 @@ async def _index_stored_statuses(tx: PgExecutor) -> None:
     while True:
         rows = await tx.fetch_all(REBUILD_PAGE, (after, _REBUILD_BATCH))
         if rows:
-            await tx.execute_many(INSERT, [(e.id, document_of(e)) for e in map(_stored_entry, rows)])
+            await tx.execute_many(UPSERT, [(e.id, document_of(e)) for e in map(_stored_entry, rows)])
             after = rows[-1]["id"]
         if len(rows) < _REBUILD_BATCH:
             return
