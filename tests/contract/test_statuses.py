@@ -72,6 +72,7 @@ def test_insert_get_many_and_delete(family: Family) -> None:
         assert found[other.id] == other
         physical = b.db.shard_map.physical_for_id(full.id)
         assert await b.repos.statuses.load_on(physical, [full.id], no_apps) == {full.id: full}
+        assert await b.repos.statuses.load_on(physical, [], no_apps) == {}
         async with b.db.for_id(full.id).transaction() as tx:
             assert await b.repos.statuses.delete(tx, full.id)
         async with b.db.for_id(full.id).transaction() as tx:
@@ -142,6 +143,8 @@ def test_account_page_order_and_filters(family: Family) -> None:
         assert tagged == [ids[5], ids[3], ids[1]]
         assert await repo.account_page(ALICE, Page(limit=40), AccountFilter(tag="ta")) == []
         assert await repo.account_page(ALICE, Page(limit=40), AccountFilter(tag="t_g")) == []  # no wildcards
+        # A tag holding a NUL (PostgreSQL text cannot) finds nothing on either engine.
+        assert await repo.account_page(ALICE, Page(limit=40), AccountFilter(tag="ta\x00g")) == []
         with pytest.raises(ValueError):
             await repo.account_page(ALICE, Page(), AccountFilter(("public') OR (1=1",)))
 
@@ -312,6 +315,7 @@ def test_idempotency_keys(family: Family) -> None:
         assert await repo.idempotent_status_id(ALICE, "k", 1001) is None  # older than asked
         assert await repo.idempotent_status_id(ALICE, "other", 0) is None
         assert await repo.idempotent_status_id(BOB, "k", 0) is None
+        assert await repo.idempotent_status_id(ALICE, "k\x00", 0) is None  # no stored key holds a NUL
         async with b.db.for_id(ALICE).transaction() as tx:
             assert await repo.claim_idempotency_key(tx, ALICE, "k", second.id, 2000, 1000) == first.id
         # Expired: taken over.

@@ -14,9 +14,7 @@ import asyncio
 import re
 from collections.abc import Iterator
 from dataclasses import replace
-from typing import Any
 
-import asyncpg
 import pytest
 
 from roost.adapters.postgres.database import PgDatabase, open_postgres
@@ -31,6 +29,7 @@ from roost.ports.repositories import Repositories
 from roost.settings import Settings
 
 from .conftest import Cluster
+from .sent_statements import plans_of, record_sent
 
 DATABASE = "accounts_schema"
 # What each hot statement must be answered from (a statement text fragment -> its index).
@@ -155,27 +154,14 @@ async def _hot_queries(repos: Repositories, db: PgDatabase) -> None:
 
 def test_every_hot_query_of_the_accounts_area_is_answered_from_its_index(
         schema: Topology, monkeypatch: pytest.MonkeyPatch) -> None:
-    sent: dict[str, tuple[Any, ...]] = {}
-    for method in ("fetch", "fetchrow", "execute"):
-        original = getattr(asyncpg.connection.Connection, method)
-
-        async def recording(self: Any, query: str, *args: Any, _original: Any = original, **kw: Any) -> Any:
-            if query.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE")) and "$" in query:
-                sent.setdefault(query, args)
-            return await _original(self, query, *args, **kw)
-
-        monkeypatch.setattr(asyncpg.connection.Connection, method, recording)
+    sent = record_sent(monkeypatch)
 
     async def main() -> dict[str, str]:
         db = await _open(schema)
         try:
             await _hot_queries(open_repositories(db), db)
             monkeypatch.undo()
-            plans: dict[str, str] = {}
-            async with db.shards[0].primary.pool.acquire() as conn:
-                for query, args in sent.items():
-                    plans[query] = "\n".join(r[0] for r in await conn.fetch("EXPLAIN " + query, *args))
-            return plans
+            return await plans_of(db, sent)
         finally:
             await db.close()
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from roost.adapters.sql.keyset import add_clamped, keyset, pairs_page
-from roost.adapters.sql.units import executor
+from roost.adapters.sql.units import executor, storable
 from roost.domain.entities import VISIBILITIES, Status
 from roost.domain.pagination import Page
 from roost.ports.database import Executor, Row, ShardedDatabase, Tx
@@ -203,6 +203,8 @@ class SqlStatuses(_Base):
     # -- reads ---------------------------------------------------------------------------
 
     async def load_on(self, physical: int, ids: list[int], apps: AppLookup) -> dict[int, Status]:
+        if not ids:  # "IN ()" is SQLite's extension, a syntax error on PostgreSQL
+            return {}
         marks = ",".join("?" * len(ids))
         rows = await self._db.shards[physical].fetch_all(
             f"SELECT {COLUMNS} FROM statuses WHERE id IN ({marks})", ids
@@ -227,6 +229,8 @@ class SqlStatuses(_Base):
         return found
 
     async def idempotent_status_id(self, account_id: int, key: str, not_before_ms: int) -> int | None:
+        if not storable(key):
+            return None
         row = await self._db.for_id(account_id).fetch_one(IDEMPOTENCY_KEY, (account_id, key))
         if row is None or row["created_at"] < not_before_ms:
             return None
@@ -301,6 +305,8 @@ class SqlStatuses(_Base):
         if only.exclude_reblogs:
             clauses += " AND reblog_of_id IS NULL"
         if only.tag is not None:
+            if not storable(only.tag):
+                return []  # no stored tag holds it
             # A position, not LIKE: the tag is matched as a whole word, never as a pattern
             # ("_" and "%" are LIKE wildcards and "_" is part of many tags).
             clauses += f" AND {self._position}(' ' || tags || ' ', ?) > 0"
