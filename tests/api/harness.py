@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import os
 import re
 import time
@@ -21,8 +22,11 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
+from roost.adapters.postgres.database import PgDatabase
 from roost.gateway.app import create_app
 from roost.settings import Settings
+
+from .shapes import EMBEDDED, Shape
 
 BASE_URL = "http://testserver"
 ALL_SCOPES = "read write follow push"
@@ -39,11 +43,13 @@ _TABLES = (
     "tokens", "authorization_codes", "statuses", "status_replies", "reblogs", "favourites",
     "account_favourites", "notifications", "idempotency_keys", "outbox", "follow_requests",
 )
-_SUMS = (
-    ("accounts", "TOTAL(statuses_count) || '/' || TOTAL(followers_count) || '/' || TOTAL(following_count)"
-                 " || '/' || TOTAL(length(display_name) + length(note) + locked + bot)"),
-    ("statuses", "TOTAL(favourites_count) || '/' || TOTAL(reblogs_count) || '/' || TOTAL(replies_count)"),
-)
+_COUNT_ALL = " UNION ALL ".join(f"SELECT '{t}' AS t, COUNT(*) AS n FROM {t}" for t in _TABLES)
+# Sums of counters and of profile fields, in SQL both families run (SQLite and PostgreSQL).
+_SUMS = {
+    "accounts": ("statuses_count", "followers_count", "following_count",
+                 "length(display_name) + length(note) + CAST(locked AS INTEGER) + CAST(bot AS INTEGER)"),
+    "statuses": ("favourites_count", "reblogs_count", "replies_count"),
+}
 
 
 @dataclass
@@ -75,9 +81,28 @@ class Server:
     def settings(self) -> Settings:
         return self.container.settings  # type: ignore[no-any-return]
 
+    @property
+    def on_postgres(self) -> bool:
+        """The cluster shape: the store is PostgreSQL (SQL in tests must suit it)."""
+        return isinstance(self.container.backends.db, PgDatabase)
+
     def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Run ``fn`` (sync or async) on the app's event loop and return its result."""
-        return self.client.portal.call(functools.partial(fn, *args, **kwargs))  # type: ignore[union-attr]
+        """Run ``fn`` (sync or async) on the app's event loop and return its result.
+
+        On the cluster shape it reads from the primaries, as the gateway makes its registration
+        and token routes do: set-up that skips the gateway must not read a replica that has not
+        replayed the write it just made (a new account not found)."""
+        work = functools.partial(fn, *args, **kwargs)
+        sessions = self.container.extras.get("read_your_writes")
+        if sessions is None:
+            return self.client.portal.call(work)  # type: ignore[union-attr]
+
+        async def on_primaries() -> Any:
+            with sessions.on_primaries():
+                result = work()
+                return await result if inspect.isawaitable(result) else result
+
+        return self.client.portal.call(on_primaries)  # type: ignore[union-attr]
 
     def drain(self, timeout: float = 5.0) -> None:
         """Wait until every log consumer has committed everything appended so far."""
@@ -155,13 +180,15 @@ class Server:
 
         async def collect() -> dict[str, Any]:
             out: dict[str, Any] = {}
-            for shard in self.container.backends.db.shards:
-                for table in _TABLES:
-                    row = await shard.fetch_one(f"SELECT COUNT(*) AS n FROM {table}")
-                    out[f"{shard.index}:{table}"] = row["n"]
-                for table, expr in _SUMS:
-                    row = await shard.fetch_one(f"SELECT {expr} AS v FROM {table}")
-                    out[f"{shard.index}:{table}:sums"] = row["v"]
+            for number, shard in enumerate(self.container.backends.db.shards):
+                # In a unit of work: on the primary, where a replica's lag cannot hide a change.
+                async with shard.transaction() as tx:
+                    for row in await tx.fetch_all(_COUNT_ALL):  # one round trip for every table
+                        out[f"{number}:{row['t']}"] = row["n"]
+                    for table, columns in _SUMS.items():
+                        sums = ", ".join(f"COALESCE(SUM({c}), 0) AS s{i}" for i, c in enumerate(columns))
+                        row = await tx.fetch_one(f"SELECT {sums} FROM {table}")
+                        out[f"{number}:{table}:sums"] = tuple(row[f"s{i}"] for i in range(len(columns)))
             out["log.appended"] = self.container.backends.log.appended
             return out
 
@@ -190,8 +217,22 @@ TEST_REDIS_URL = os.environ.get("ROOST_TEST_REDIS_URL", "")
 
 
 @contextlib.contextmanager
-def running_server(data_dir: Path, client_host: str = "testclient", **overrides: Any) -> Iterator[Server]:
-    if TEST_REDIS_URL and "redis_url" not in overrides:
+def running_server(data_dir: Path, client_host: str = "testclient", shape: Shape = EMBEDDED,
+                   **overrides: Any) -> Iterator[Server]:
+    """A started app on ``data_dir``; on the cluster shape, also on a fresh store of its own."""
+    with contextlib.ExitStack() as stack:
+        if shape.engines is not None:
+            overrides = {**stack.enter_context(shape.engines.fresh_store()), **overrides}
+        server = stack.enter_context(_running_app(data_dir, client_host, **overrides))
+        if shape.engines is not None:
+            # Never a silent fallback: a "cluster" case that ran on SQLite would prove nothing.
+            assert server.on_postgres, f"the cluster shape opened {server.container.backends.db!r}"
+        yield server
+
+
+@contextlib.contextmanager
+def _running_app(data_dir: Path, client_host: str, **overrides: Any) -> Iterator[Server]:
+    if TEST_REDIS_URL and "redis_url" not in overrides and "cluster_config" not in overrides:
         import redis
 
         with redis.Redis.from_url(TEST_REDIS_URL) as shared:

@@ -20,6 +20,7 @@ from roost.gateway.endpoints import Endpoint
 from roost.gateway.routes import TABLE
 
 from .harness import Server, User, assert_error, running_server
+from .shapes import Shape
 
 MAX_BODY = 8192
 INVALID_TOKEN = "The access token is invalid"
@@ -52,8 +53,8 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with running_server(tmp_path_factory.mktemp("bad"), max_body_bytes=MAX_BODY,
+def world(tmp_path_factory: pytest.TempPathFactory, shape: Shape) -> Iterator[World]:
+    with running_server(tmp_path_factory.mktemp("bad"), shape=shape, max_body_bytes=MAX_BODY,
                         max_auth_body_bytes=MAX_BODY) as srv:
         alice, bob, carol = srv.quick_user("alice"), srv.quick_user("bob"), srv.quick_user("carol")
         tokens = {

@@ -21,6 +21,7 @@ from roost.gateway.routes import TABLE
 from roost.settings import Settings
 
 from .harness import Server, User, assert_error, running_server
+from .shapes import Shape
 
 PARSE_ERROR = "Error occurred while parsing request parameters"
 CHUNK = 64 * 1024
@@ -44,9 +45,9 @@ def alice(srv: Server) -> User:
 
 
 @pytest.fixture(scope="module")
-def roomy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def roomy(tmp_path_factory: pytest.TempPathFactory, shape: Shape) -> Iterator[Server]:
     """Limits roomy enough that the malformed bodies below reach their parsers."""
-    with running_server(tmp_path_factory.mktemp("roomy"), max_body_bytes=1 << 20,
+    with running_server(tmp_path_factory.mktemp("roomy"), shape=shape, max_body_bytes=1 << 20,
                         max_auth_body_bytes=1 << 20) as server:
         yield server
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from .harness import Server, User, assert_error, running_server
+from .shapes import Shape
 
 STATES = ("built", "cold", "dropped")
 FOLLOWERS = [f"fan_{s}" for s in STATES]  # follow ann, mentioned
@@ -46,11 +47,12 @@ class World:
 
 
 @pytest.fixture(scope="module", params=["ordinary", "celebrity"])
-def world(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[World]:
+def world(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest,
+          shape: Shape) -> Iterator[World]:
     # A celebrity (at or above the threshold) is not fanned out to followers: its
     # statuses are merged at read time, except direct ones, which are delivered.
     threshold = 1 if request.param == "celebrity" else 10_000
-    with running_server(tmp_path_factory.mktemp("direct"), timeline_hot_lists=2,
+    with running_server(tmp_path_factory.mktemp("direct"), shape=shape, timeline_hot_lists=2,
                         celebrity_threshold=threshold) as srv:
         names = ["ann", *FOLLOWERS, *STRANGERS, WATCHER]
         users = {n: srv.quick_user(n) for n in names}

@@ -13,6 +13,7 @@ from roost.gateway.endpoints import Endpoint
 from roost.gateway.routes import TABLE
 
 from .harness import Server, User, running_server
+from .shapes import Shape
 
 ODD = ["'", '"', "\x00", "%", "NEAR(a b)", "a OR b*", "😀", "x" * 2000, "-0", "+1", " 1",
        "00000000000000000001", "1e309", "<script>", "@alice@", "\n", "[]"]
@@ -28,8 +29,8 @@ CASES = [(e, p.name) for e in TABLE.endpoints for p in e.params if p.where != "p
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, User, User, dict[str, str]]]:
-    with running_server(tmp_path_factory.mktemp("fuzz")) as srv:
+def world(tmp_path_factory: pytest.TempPathFactory, shape: Shape) -> Iterator[tuple[Server, User, User, dict[str, str]]]:
+    with running_server(tmp_path_factory.mktemp("fuzz"), shape=shape) as srv:
         alice, bob = srv.quick_user("alice"), srv.quick_user("bob")
         srv.follow(bob, alice)
         status = srv.post(alice, "hello @bob")

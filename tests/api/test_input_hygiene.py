@@ -14,6 +14,7 @@ from roost.errors import Unprocessable
 from roost.gateway.routes import TABLE
 
 from .harness import Server, User, assert_error, running_server
+from .shapes import Shape
 
 NUL_ERROR = "must not contain null bytes"
 OOB = "urn:ietf:wg:oauth:2.0:oob"
@@ -28,8 +29,8 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with running_server(tmp_path_factory.mktemp("hygiene")) as srv:
+def world(tmp_path_factory: pytest.TempPathFactory, shape: Shape) -> Iterator[World]:
+    with running_server(tmp_path_factory.mktemp("hygiene"), shape=shape) as srv:
         alice = srv.quick_user("alice")
         ids = {
             "alice": alice.id,
@@ -49,6 +50,11 @@ def stored_nuls(srv: Server) -> int:
         ("accounts", ("username", "display_name", "note", "email")),
         ("applications", ("name", "website", "redirect_uris", "scopes")),
     )
+
+    if srv.on_postgres:
+        # PostgreSQL's text type cannot hold a NUL at all (it refuses the write, and chr(0) too):
+        # there the 422s above are what keeps them out, and nothing stored can hold one.
+        return 0
 
     async def count() -> int:
         total = 0

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from .harness import Audience, User, assert_error, links, running_server, wait_until
+from .shapes import Shape
 
 VIEWERS = ["alice", "bob", "carol", "dave", "erin", "anon"]
 APPROVED = {"alice", "bob"}
@@ -49,8 +50,8 @@ def home_ids(w: World, who: str) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with running_server(tmp_path_factory.mktemp("locked")) as srv:
+def world(tmp_path_factory: pytest.TempPathFactory, shape: Shape) -> Iterator[World]:
+    with running_server(tmp_path_factory.mktemp("locked"), shape=shape) as srv:
         users = {n: srv.quick_user(n) for n in VIEWERS if n != "anon"}
         w = World(srv, users)
         for name in VISIBLE_TO:

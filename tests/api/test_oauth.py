@@ -11,14 +11,15 @@ from typing import Any
 import pytest
 
 from .harness import ALL_SCOPES, Server, User, assert_error, running_server
+from .shapes import Shape
 
 OOB = "urn:ietf:wg:oauth:2.0:oob"
 PASSWORD = "correct horse battery"
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, User]]:
-    with running_server(tmp_path_factory.mktemp("oauth")) as srv:
+def world(tmp_path_factory: pytest.TempPathFactory, shape: Shape) -> Iterator[tuple[Server, User]]:
+    with running_server(tmp_path_factory.mktemp("oauth"), shape=shape) as srv:
         yield srv, srv.register("olive", PASSWORD)
 
 

@@ -8,14 +8,15 @@ from typing import Any
 import pytest
 
 from .harness import Server, assert_error, running_server
+from .shapes import Shape
 
 GOOD = {"username": "rita", "email": "rita@example.com", "password": "long enough password",
         "agreement": "1", "locale": "en"}
 
 
 @pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with running_server(tmp_path_factory.mktemp("registration")) as server:
+def srv(tmp_path_factory: pytest.TempPathFactory, shape: Shape) -> Iterator[Server]:
+    with running_server(tmp_path_factory.mktemp("registration"), shape=shape) as server:
         r = register(server, GOOD)
         assert r.status_code == 200, r.text
         yield server

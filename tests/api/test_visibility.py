@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from .harness import Audience, assert_error, running_server, wait_until
+from .shapes import Shape
 
 VIEWERS = ["alice", "bob", "carol", "dave", "anon"]
 # alice writes; bob follows her and is mentioned in the direct ones; carol follows her; dave does not.
@@ -31,8 +32,8 @@ class World(Audience):
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with running_server(tmp_path_factory.mktemp("visibility")) as srv:
+def world(tmp_path_factory: pytest.TempPathFactory, shape: Shape) -> Iterator[World]:
+    with running_server(tmp_path_factory.mktemp("visibility"), shape=shape) as srv:
         users = {n: srv.quick_user(n) for n in ("alice", "bob", "carol", "dave")}
         w = World(srv, users)
         srv.follow(users["bob"], users["alice"])

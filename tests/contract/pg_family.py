@@ -49,6 +49,8 @@ __all__ = ["PG_MIGRATIONS", "PgContractCluster", "open_postgres_family", "pg_con
 
 STORE = "contract"  # the database the suites run in, on every shard
 STORE_CONFIG = "cluster.toml"  # in the test's folder: names the store for open_family
+# The rows a migration step inserts: a fresh store has them (a test's TRUNCATE must not drop them).
+SEEDS = tuple(sql for step in PG_MIGRATIONS for sql in step.statements if sql.lstrip().upper().startswith("INSERT"))
 
 
 class SharedReadAfter(ReadAfter):
@@ -136,7 +138,8 @@ class PgContractCluster:
         asyncio.run(migrate())
 
     def _empty(self) -> SharedReadAfter:
-        """Every table emptied (what is migrated stays), on every primary; returns a token
+        """Every table as migrating leaves it (emptied, then the rows migrations insert put
+        back), on every primary; returns a token
         holding each primary's position after it, so no read of the next test is answered
         by a replica that still shows the last test's rows."""
         token = SharedReadAfter()
@@ -150,6 +153,8 @@ class PgContractCluster:
                         " AND tablename <> 'schema_migrations'")]
                     if tables:
                         await conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY")
+                    for statement in SEEDS:  # and the rows migrating leaves (search_backfill's mark)
+                        await conn.execute(statement)
                     token.note(node.shard, lsn_to_int(str(await conn.fetchval(COMMIT_POSITION_QUERY))))
                 finally:
                     await conn.close()

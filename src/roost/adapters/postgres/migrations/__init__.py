@@ -11,15 +11,14 @@ Steps run inside a transaction, so CREATE INDEX CONCURRENTLY is not available he
 from __future__ import annotations
 
 # One import per area module, so that each area's line merges on its own.
-from roost.adapters.postgres.migrations import accounts, notifications, outbox, statuses
+from roost.adapters.postgres.migrations import accounts, notifications, outbox, search, statuses
 from roost.ports.database import Migration
 
-# Every area's steps. One line per area module: the statuses, notifications and search
-# areas add theirs below (import the module above, then `*<area>.MIGRATIONS,` here).
+# Every area's steps, one line per area module.
 ALL: tuple[Migration, ...] = (
     *accounts.MIGRATIONS,
     *outbox.MIGRATIONS,
     *statuses.MIGRATIONS,
     *notifications.MIGRATIONS,
-    # search area: *search.MIGRATIONS,
+    *search.MIGRATIONS,
 )
