@@ -93,6 +93,9 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--compare", choices=sorted(WORKLOADS), metavar="WORKLOAD",
                    help="alternate with this workload and report the throughput ratio")
     p.add_argument("--compare-target", metavar="URL", help="alternate with this server instead")
+    p.add_argument("--compare-state", metavar="STATE.json",
+                   help="the --compare-target's own state, when it was seeded apart "
+                        "(e.g. the same graph in another shape)")
     p.add_argument("--name", help="result name (default: derived from the arguments)")
     p.add_argument("--json", metavar="OUT.json", help="write every figure and the conditions here")
     p.add_argument("--plot", metavar="OUT.png", help="plot throughput and latency over time")
