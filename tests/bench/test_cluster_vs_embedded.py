@@ -3,24 +3,17 @@ engines, no servers), and the configs it derives from a cluster.toml."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "cluster_vs_embedded.py"
+from .conftest import load_bench_script
 
 
 @pytest.fixture
 def script(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    spec = importlib.util.spec_from_file_location("cluster_vs_embedded_under_test", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "cluster_vs_embedded_under_test", module)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench_script(monkeypatch, "cluster_vs_embedded.py")
 
 
 def value_after(argv: tuple[str, ...], flag: str) -> str:
