@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: up test install engines lint typecheck check clean
+.PHONY: up test install engines cluster cluster-down cluster-status lint typecheck check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,24 @@ ifneq ($(strip $(ENGINES_MISSING)),)
 else
 	@:
 endif
+
+# The cluster shape on this machine: PostgreSQL shard primaries with a streaming replica each,
+# Redis, migrated, and roost serving on them (`roost cluster up`; a second run restarts only
+# what died). CLUSTER_DIR holds cluster.toml, secrets, PIDs, data and logs.
+CLUSTER_DIR ?= cluster
+SHARDS ?= 2
+REPLICAS ?= 1
+PROCESSES ?= 1
+
+cluster: $(STAMP) engines
+	$(BIN)/roost cluster up --shards $(SHARDS) --replicas $(REPLICAS) --processes $(PROCESSES) \
+	  --state-dir $(CLUSTER_DIR) $(call given,PORT,--port)
+
+cluster-status: $(STAMP)
+	$(BIN)/roost cluster status --state-dir $(CLUSTER_DIR)
+
+cluster-down: $(STAMP)
+	$(BIN)/roost cluster down --state-dir $(CLUSTER_DIR)
 
 test: $(STAMP) engines
 	$(BIN)/ruff check src tests

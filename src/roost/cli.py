@@ -58,6 +58,16 @@ def _refuse_bad_data_dir(settings: Settings) -> bool:
     from roost.errors import StorageIntegrityError
     from roost.runtime.backends import check_data_dir
 
+    if settings.cluster_config:  # the cluster shape keeps no data directory: check its config
+        from roost.cluster.topology import TopologyError, load
+
+        try:
+            load(Path(settings.cluster_config))
+        except TopologyError as exc:
+            print(f"roost: refusing to start: {exc}", file=sys.stderr, flush=True)
+            return True
+        return False
+
     # What the check did (a file recreated, an old directory adopted), one line each.
     storage_log = logging.getLogger("roost.storage")
     handler = logging.StreamHandler(sys.stderr)
@@ -80,8 +90,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     from roost.runtime.server import serve
 
     settings = _settings(args)
+    where = f"cluster {settings.cluster_config}" if settings.cluster_config else f"data in {settings.data_dir}"
     return serve(settings, ("all",), args.log_level,
-                 announce=f"roost: serving the Mastodon API on {settings.base_url} (data in {settings.data_dir})",
+                 announce=f"roost: serving the Mastodon API on {settings.base_url} ({where})",
                  prepare=lambda: _data_dir_status(settings))
 
 
@@ -100,24 +111,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(settings, targets, args.log_level, prepare=prepare)
 
 
-def _open_database(settings: Settings) -> Any:
-    """The chosen family's sharded database on the data directory (not migrated)."""
-    from roost.runtime.backends import open_embedded
-
-    return open_embedded(settings)
-
-
 def _schema_status(settings: Settings) -> int:
     """2 when the schema is not current (one line printed: run roost migrate), else 0."""
-    from roost.runtime.backends import close
+    from roost.runtime.backends import open_database
     from roost.runtime.container import schema_problem
 
     async def check() -> str | None:
-        backends = _open_database(settings)
+        db, close = await open_database(settings)
         try:
-            return await schema_problem(backends.db)
+            return await schema_problem(db)
         finally:
-            await close(backends)
+            await close()
 
     problem = asyncio.run(check())
     if problem is not None:
@@ -127,7 +131,7 @@ def _schema_status(settings: Settings) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from roost.runtime.backends import MIGRATIONS, close
+    from roost.runtime.backends import migrations_for, open_database
     from roost.runtime.container import describe_steps
 
     settings = _settings(args)
@@ -135,13 +139,14 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         return 2
 
     async def migrate() -> int:
-        backends = _open_database(settings)
+        db, close = await open_database(settings)
         try:
-            applied = await backends.db.migrate(MIGRATIONS)  # waits for any other migrator
+            applied = await db.migrate(migrations_for(db))  # waits for any other migrator
         finally:
-            await close(backends)
+            await close()
+        where = settings.cluster_config or settings.data_dir
         print("\n".join(f"applied {line}" for line in describe_steps(applied)))
-        print(f"roost: schema current ({len(applied)} step(s) applied on {settings.data_dir})", flush=True)
+        print(f"roost: schema current ({len(applied)} step(s) applied on {where})", flush=True)
         return 0
 
     return asyncio.run(migrate())

@@ -164,6 +164,7 @@ def test_services_refuse_nul_without_the_gateway(world: World) -> None:
     attempts = [
         lambda: c.statuses.create(alice, "a\x00b"),
         lambda: c.statuses.create(alice, "fine", spoiler_text="\x00"),
+        lambda: c.statuses.create(alice, "fine", idempotency_key="k\x00"),
         lambda: c.accounts.update_credentials(int(world.alice.id), display_name="a\x00"),
         lambda: c.accounts.update_credentials(int(world.alice.id), note="\x00"),
         lambda: c.accounts.register("nul\x00b", "nulb@example.com", password_hash="$x$"),

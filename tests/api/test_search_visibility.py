@@ -70,36 +70,42 @@ def set_indexable(srv: Server, user: User, value: bool) -> dict[str, Any]:
     return r.json()  # type: ignore[no-any-return]
 
 
+def populate(srv: Server) -> World:
+    """The authors, their viewers and statuses on ``srv``, indexed (also run on the cluster
+    shape by tests/cluster/test_search_on_postgres.py)."""
+    w = World(srv)
+    for author in AUTHORS:
+        w.users[author] = srv.quick_user(author)
+        for role in VIEWERS[1:-1]:
+            w.users[f"{role}_{author}"] = srv.quick_user(f"{role}_{author}")
+    assert set_indexable(srv, w.users["open"], True)["indexable"] is True
+    for author in AUTHORS:
+        u = w.users[author]
+        srv.follow(w.users[f"follower_{author}"], u)
+        srv.follow(w.users[f"favouriter_{author}"], u)
+        for visibility in VISIBILITIES:
+            word = f"zq{author}{visibility}"
+            w.words[author, visibility] = word
+            status = srv.post(u, f"@mentioned_{author} {visibility} {word}", visibility=visibility)
+            w.ids[author, visibility] = status["id"]
+            if visibility != "direct":
+                r = srv.client.post(f"/api/v1/statuses/{status['id']}/favourite",
+                                    headers=w.users[f"favouriter_{author}"].headers)
+                assert r.status_code == 200, r.text
+            if visibility in ("public", "unlisted"):
+                r = srv.client.post(f"/api/v1/statuses/{status['id']}/reblog",
+                                    headers=w.users[f"reblogger_{author}"].headers)
+                assert r.status_code == 200, r.text
+    srv.drain()
+    for key, word in w.words.items():  # the index is fed from the log
+        wait_until(lambda word=word, author=key[0]: w.search(author, word), what=f"{key} indexed")
+    return w
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     with running_server(tmp_path_factory.mktemp("search-visibility")) as srv:
-        w = World(srv)
-        for author in AUTHORS:
-            w.users[author] = srv.quick_user(author)
-            for role in VIEWERS[1:-1]:
-                w.users[f"{role}_{author}"] = srv.quick_user(f"{role}_{author}")
-        assert set_indexable(srv, w.users["open"], True)["indexable"] is True
-        for author in AUTHORS:
-            u = w.users[author]
-            srv.follow(w.users[f"follower_{author}"], u)
-            srv.follow(w.users[f"favouriter_{author}"], u)
-            for visibility in VISIBILITIES:
-                word = f"zq{author}{visibility}"
-                w.words[author, visibility] = word
-                status = srv.post(u, f"@mentioned_{author} {visibility} {word}", visibility=visibility)
-                w.ids[author, visibility] = status["id"]
-                if visibility != "direct":
-                    r = srv.client.post(f"/api/v1/statuses/{status['id']}/favourite",
-                                        headers=w.users[f"favouriter_{author}"].headers)
-                    assert r.status_code == 200, r.text
-                if visibility in ("public", "unlisted"):
-                    r = srv.client.post(f"/api/v1/statuses/{status['id']}/reblog",
-                                        headers=w.users[f"reblogger_{author}"].headers)
-                    assert r.status_code == 200, r.text
-        srv.drain()
-        for key, word in w.words.items():  # the index is fed from the log
-            wait_until(lambda word=word, author=key[0]: w.search(author, word), what=f"{key} indexed")
-        yield w
+        yield populate(srv)
 
 
 @pytest.mark.parametrize(("author", "visibility", "viewer"), CELLS)

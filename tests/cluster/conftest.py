@@ -7,6 +7,7 @@ They skip only when the engines are absent; ``make test`` installs them first (`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import signal
 import tempfile
@@ -104,3 +105,24 @@ def primary(cluster: Cluster) -> PostgresNode:
 @pytest.fixture
 def replica(cluster: Cluster) -> PostgresNode:
     return cluster.topology.replicas(0)[0]
+
+
+@pytest.fixture(scope="session")
+def roost_cluster(state_root: Path) -> Iterator[Cluster]:
+    """Two shards with a replica each and Redis, migrated for roost (fsync off): the cluster
+    shape's API tests run in-process servers on it, each with accounts of its own."""
+    with migrated_cluster(state_root / "roost-shape", shards=2, replicas=1) as cluster:
+        yield cluster
+
+
+@contextlib.contextmanager
+def migrated_cluster(state_dir: Path, *, shards: int, replicas: int) -> Iterator[Cluster]:
+    """A new cluster (fsync off) with roost's schema, stopped by PID at the end."""
+    from roost.cluster import roost_processes
+
+    try:
+        cluster = Cluster(state_dir, supervisor.up(state_dir, shards=shards, replicas=replicas, fsync=False))
+        roost_processes.migrate(cluster.state.config)
+        yield cluster
+    finally:
+        stop_everything(state_dir)

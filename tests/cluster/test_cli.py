@@ -25,7 +25,7 @@ def test_status_json_lists_every_node(cluster: Cluster, capsys: pytest.CaptureFi
 def test_up_again_prints_the_table_and_starts_nothing_new(
         cluster: Cluster, capsys: pytest.CaptureFixture[str]) -> None:
     before = cluster.state.read_pids()
-    assert main(["cluster", "up", "--state-dir", str(cluster.state_dir)]) == 0
+    assert main(["cluster", "up", "--processes", "0", "--state-dir", str(cluster.state_dir)]) == 0
     out = capsys.readouterr().out
     assert "cluster.toml" in out and "primary" in out and "replica" in out
     assert cluster.state.read_pids() == before

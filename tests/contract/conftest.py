@@ -1,9 +1,14 @@
 """Contract suites: one per port, run against every adapter family.
 
 ``family`` yields started backends of one family on a fresh store: every test in
-``tests/contract/`` runs once per family. The embedded family is always here; a
-real-engine family (PostgreSQL, Redis) joins the parameter list when its adapter
-exists, starting its engines through ``roost.cluster`` on spare loopback ports.
+``tests/contract/`` runs once per family its module names. The embedded family is
+always here; a real-engine family joins when its adapters exist, starting its engines
+through ``roost.cluster`` on spare loopback ports (pg_family.py for PostgreSQL).
+
+Which families a module runs on: its module-level ``FAMILIES`` (default: embedded only).
+A suite whose repositories exist on PostgreSQL opts in with
+``FAMILIES = ALL_FAMILIES`` (``from .conftest import ALL_FAMILIES``); without the engines
+installed its postgres cases skip.
 """
 
 from __future__ import annotations
@@ -25,13 +30,28 @@ from roost.runtime.backends import MIGRATIONS, close, open_embedded
 from roost.services.context import Backends
 from roost.settings import Settings
 
+from .pg_family import (
+    PG_MIGRATIONS,
+    PgContractCluster,
+    open_postgres_family,
+    pg_contract_cluster,
+    state_root,
+)
+
 T = TypeVar("T")
-FAMILIES = ["embedded"]
+EMBEDDED_ONLY = ("embedded",)
+ALL_FAMILIES = ("embedded", "postgres")
+
+__all__ = ["ALL_FAMILIES", "EMBEDDED_ONLY", "Family", "pg_contract_cluster", "state_root"]
 
 
 @asynccontextmanager
 async def open_family(name: str, root: Path) -> AsyncIterator[Backends]:
-    """Backends of family ``name`` on a fresh store under ``root``, migrated."""
+    """Backends of family ``name`` on the store under ``root``, migrated."""
+    if name == "postgres":
+        async with open_postgres_family(root) as backends:
+            yield backends
+        return
     if name != "embedded":
         raise ValueError(f"unknown adapter family {name!r}")
     backends = open_embedded(Settings(data_dir=root, physical_shards=2, logical_shards=64))
@@ -95,6 +115,13 @@ class Family:
         """``work(backends, n)`` for n in 0..processes-1, at once (see ``run_at_once``)."""
         return self.run_at_once(*(functools.partial(work, n=n) for n in range(processes)))
 
+    def needs(self, component: str) -> None:
+        """Skip unless this family's schema has ``component`` (an area whose tables this
+        family does not have yet: the test runs as soon as they land)."""
+        migrations = PG_MIGRATIONS if self.name == "postgres" else MIGRATIONS
+        if component not in {m.component for m in migrations}:
+            pytest.skip(f"the {self.name} family has no {component!r} tables yet")
+
     def restart_run(self, *steps: Callable[[Backends], Coroutine[Any, Any, Any]]) -> list[Any]:
         """Each step on the same store, reopened between steps (a restart)."""
         return [self.run(step) for step in steps]
@@ -104,9 +131,19 @@ async def _nothing(backends: Backends) -> None:
     return None
 
 
-@pytest.fixture(params=FAMILIES)
-def family(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Family]:
-    yield Family(request.param, tmp_path)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "family_name" in metafunc.fixturenames:
+        metafunc.parametrize("family_name", getattr(metafunc.module, "FAMILIES", EMBEDDED_ONLY))
+
+
+@pytest.fixture
+def family(family_name: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Family]:
+    if family_name != "postgres":
+        yield Family(family_name, tmp_path)
+        return
+    cluster: PgContractCluster = request.getfixturevalue("pg_contract_cluster")
+    with cluster.fresh_store(tmp_path):
+        yield Family(family_name, tmp_path)
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,11 @@ from roost.services.accounts import FollowsService
 from roost.services.context import Backends
 from roost.services.outbox import Outbox
 
-from .conftest import Family
+from .conftest import ALL_FAMILIES, Family
 from .test_accounts import accounts_service, new_account, new_id, on_both_shards
+
+# Runs on every family whose repositories of this area exist (conftest.py).
+FAMILIES = ALL_FAMILIES
 
 DEFAULT = FollowOptions(show_reblogs=True, notify=False)
 

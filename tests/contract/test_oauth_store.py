@@ -8,8 +8,11 @@ from roost.domain.entities import Application, Token
 from roost.ports.accounts import AuthorizationCode
 from roost.services.context import Backends
 
-from .conftest import Family
+from .conftest import ALL_FAMILIES, Family
 from .test_accounts import new_id
+
+# Runs on every family whose repositories of this area exist (conftest.py).
+FAMILIES = ALL_FAMILIES
 
 
 def an_app(b: Backends, n: int, *, website: str | None = "https://app.example") -> Application:
@@ -113,3 +116,21 @@ def test_two_processes_redeeming_one_code_only_one_gets_it(family: Family) -> No
 
     first, second = family.run_numbered(redeem_all)
     assert all(x != y for x, y in zip(first, second, strict=True)), "every code is redeemed exactly once"
+
+
+def test_a_value_no_store_can_hold_is_simply_not_found(family: Family) -> None:
+    """A NUL character (which PostgreSQL text cannot hold, and the services refuse in what
+    they write) in a look-up finds nothing, rather than failing the request."""
+
+    async def work(b: Backends) -> None:
+        oauth = b.repos.oauth
+        assert await oauth.app_by_client_id("client\x00") is None
+        assert await oauth.token("tok\x00en") is None
+        assert not await oauth.delete_token("tok\x00en")
+        assert await oauth.code("co\x00de") is None
+        assert not await oauth.consume_code("co\x00de")
+        assert await b.repos.keys.lookup("username", "eve\x00") is None
+        await b.repos.keys.release("username", "eve\x00")
+        assert await b.repos.accounts.prefix_matches("e\x00", 5) == []
+
+    family.run(work)

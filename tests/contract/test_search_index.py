@@ -4,11 +4,18 @@ re-listing, probes among given ids, the stale-layout rebuild, restarts."""
 
 from __future__ import annotations
 
-from roost.domain.ids import compose
+from typing import Any
+
+from roost.adapters.sql.units import executor
+from roost.domain.entities import Status
+from roost.domain.ids import IdGenerator, compose, shard_of
+from roost.ports.accounts import NewAccount, ProfileChange
 from roost.ports.search import IndexedStatus
 from roost.services.context import Backends
 
-from .conftest import Family
+from .conftest import ALL_FAMILIES, Family
+
+FAMILIES = ALL_FAMILIES
 
 ALICE = compose(1_000, 3, 0)
 BOB = compose(1_000, 40, 0)  # another shard than Alice's
@@ -70,6 +77,58 @@ def test_query_by_author_bounds_and_limit(family: Family) -> None:
     family.run(work)
 
 
+def test_the_author_filter_keeps_who_may_find(family: Family) -> None:
+    async def work(b: Backends) -> None:
+        await fresh(b)
+        unlisted = entry(1, ALICE, "quiet note", listed=False, mentions=(BOB,))
+        await put(b, unlisted)
+        for viewer, found in ((ALICE, [unlisted.id]), (BOB, [unlisted.id]), (CAROL, [])):
+            assert await b.repos.search_index.query(["quiet"], viewer, 10, author_id=ALICE) == found
+
+    family.run(work)
+
+
+def test_bounds_and_limit_apply_on_every_shard(family: Family) -> None:
+    async def work(b: Backends) -> None:
+        await fresh(b)
+        mixed = [entry(n, ALICE if n % 2 else BOB, "paged words") for n in range(6)]
+        await put(b, *mixed)
+        newest = [e.id for e in sorted(mixed, key=lambda e: e.id, reverse=True)]
+        everything = await b.repos.search_index.query(["paged"], CAROL, 10)
+        assert everything == newest
+        # At most ``limit`` from each shard, merged newest first: the caller trims.
+        per_shard = await b.repos.search_index.query(["paged"], CAROL, 1)
+        assert per_shard == sorted((max(e.id for e in mixed if e.author_id == a) for a in (ALICE, BOB)),
+                                   reverse=True)
+        below = await b.repos.search_index.query(["paged"], CAROL, 10, max_id=newest[2])
+        assert below == newest[3:]
+        between = await b.repos.search_index.query(["paged"], CAROL, 10, max_id=newest[0], min_id=newest[4])
+        assert between == newest[1:4]
+
+    family.run(work)
+
+
+def test_words_are_read_as_the_embedded_tokenizer_reads_them(family: Family) -> None:
+    """Letters and digits make words, case and diacritics fold in every script, links and
+    addresses are words too, nothing is stemmed; a word holding several (``foo_bar``) needs
+    them in a row."""
+    text = "Café crème: see https://github.com/roost/issues or bob@example.org, foo bar; ПРИВЕТ мир 2024"
+
+    async def work(b: Backends) -> None:
+        await fresh(b)
+        post = entry(1, ALICE, text)
+        await put(b, post)
+        for words in (["cafe"], ["CAFÉ"], ["creme"], ["github"], ["issues"], ["github.com"], ["bob"],
+                      ["example", "org"], ["привет"], ["МИР"], ["2024"], ["foo_bar"], ["see", "cafe"]):
+            assert await b.repos.search_index.query(words, CAROL, 10) == [post.id], words
+            assert await b.repos.search_index.matching(words, [post.id]) == [post.id], words
+        for words in (["caf"], ["cafes"], ["bar_foo"], ["roost_issues_github"], ["cafe", "tea"]):
+            assert await b.repos.search_index.query(words, CAROL, 10) == [], words
+            assert await b.repos.search_index.matching(words, [post.id]) == [], words
+
+    family.run(work)
+
+
 def test_words_are_never_operators(family: Family) -> None:
     async def work(b: Backends) -> None:
         await fresh(b)
@@ -100,6 +159,21 @@ def test_index_again_replaces_and_unindex_removes(family: Family) -> None:
         assert await b.repos.search_index.query(["words"], ALICE, 10) == []
 
     family.run(work)
+
+
+def test_two_processes_replaying_the_same_entries_at_once_keep_one_each(family: Family) -> None:
+    entries = [entry(n, ALICE if n % 2 else BOB, f"raced words {n}") for n in range(40)]
+
+    async def replay(b: Backends) -> None:
+        await put(b, *entries)
+
+    family.run(fresh)
+    family.run_at_once(replay, replay)
+
+    async def found(b: Backends) -> list[int]:
+        return await b.repos.search_index.query(["raced"], CAROL, 100)
+
+    assert family.run(found) == sorted((e.id for e in entries), reverse=True)
 
 
 def test_set_listed_changes_who_may_find(family: Family) -> None:
@@ -145,6 +219,56 @@ def test_the_stale_layout_rebuild_runs_once_and_survives_restarts(family: Family
         return await b.repos.search_index.rebuild_stale(), await b.repos.search_index.query(["rebuild"], CAROL, 10)
 
     assert family.restart_run(first, after) == [len(family_shards(family)), (0, [kept.id])]
+
+
+STATUS_IDS = IdGenerator()
+
+
+def account(logical: int, name: str) -> NewAccount:
+    return NewAccount(STATUS_IDS.next_id(logical), name, f"{name}@example.org", "hash", name, 1_000)
+
+
+def status(author: int, text: str, **fields: Any) -> Status:
+    return Status(id=STATUS_IDS.next_id(shard_of(author)), account_id=author, text=text,
+                  content=f"<p>{text}</p>", created_at_ms=1_700_000_000_000, **fields)
+
+
+async def mark_stale(b: Backends) -> None:
+    """As a store whose index predates the current layout: the mark both families keep."""
+    for shard in b.db.shards:
+        async with shard.transaction() as tx:
+            await executor(tx).execute("INSERT INTO search_backfill (pending) VALUES (1)")
+
+
+def test_the_rebuild_indexes_stored_statuses_by_todays_rules(family: Family) -> None:
+    """Stored statuses indexed again from the statuses table: text and spoiler text, who may
+    find each (public and indexable author, author, mentions), and no reblog wrappers."""
+    async def work(b: Backends) -> None:
+        await fresh(b)
+        author, quiet, named, stranger = (account(3, "author"), account(40, "quiet"), account(7, "named"),
+                                          account(40, "stranger"))
+        for a in (author, quiet, named, stranger):
+            await b.repos.accounts.insert(a)
+        async with b.db.for_id(author.id).transaction() as tx:
+            await b.repos.accounts.update_profile(tx, author.id, ProfileChange(indexable=True))
+        public = status(author.id, "zqrebuild in the open", spoiler_text="warning")
+        private = status(author.id, "zqrebuild between us", visibility="private", mention_ids=(named.id,))
+        wrapper = status(author.id, "zqrebuild", reblog_of_id=public.id)
+        unsearchable = status(quiet.id, "zqrebuild not indexable")
+        for s in (public, private, wrapper, unsearchable):
+            async with b.db.for_id(s.id).transaction() as tx:
+                await b.repos.statuses.insert(tx, s, None)
+        await mark_stale(b)
+        assert await b.repos.search_index.rebuild_stale() == len(b.db.shards)
+        index = b.repos.search_index
+        assert await index.query(["zqrebuild"], stranger.id, 10) == [public.id]
+        assert await index.query(["zqrebuild"], author.id, 10) == [private.id, public.id]
+        assert await index.query(["zqrebuild"], named.id, 10) == [private.id, public.id]
+        assert await index.query(["zqrebuild"], quiet.id, 10) == [unsearchable.id, public.id]
+        assert await index.query(["warning", "open"], stranger.id, 10) == [public.id]
+        assert await index.rebuild_stale() == 0
+
+    family.run(work)
 
 
 def family_shards(family: Family) -> list[int]:

@@ -12,10 +12,13 @@ import pytest
 from roost.domain.entities import Application, Status
 from roost.domain.ids import IdGenerator, shard_of
 from roost.domain.pagination import Page
+from roost.errors import Conflict
 from roost.ports.statuses import AccountFilter
 from roost.services.context import Backends
 
-from .conftest import Family
+from .conftest import ALL_FAMILIES, Family
+
+FAMILIES = ALL_FAMILIES
 
 IDS = IdGenerator()
 # Logical shards 1 and 40 sit on different physical shards of the two-shard store (64 logical).
@@ -69,6 +72,7 @@ def test_insert_get_many_and_delete(family: Family) -> None:
         assert found[other.id] == other
         physical = b.db.shard_map.physical_for_id(full.id)
         assert await b.repos.statuses.load_on(physical, [full.id], no_apps) == {full.id: full}
+        assert await b.repos.statuses.load_on(physical, [], no_apps) == {}
         async with b.db.for_id(full.id).transaction() as tx:
             assert await b.repos.statuses.delete(tx, full.id)
         async with b.db.for_id(full.id).transaction() as tx:
@@ -138,6 +142,9 @@ def test_account_page_order_and_filters(family: Family) -> None:
         tagged = await repo.account_page(ALICE, Page(limit=40), AccountFilter(tag="tag"))
         assert tagged == [ids[5], ids[3], ids[1]]
         assert await repo.account_page(ALICE, Page(limit=40), AccountFilter(tag="ta")) == []
+        assert await repo.account_page(ALICE, Page(limit=40), AccountFilter(tag="t_g")) == []  # no wildcards
+        # A tag holding a NUL (PostgreSQL text cannot) finds nothing on either engine.
+        assert await repo.account_page(ALICE, Page(limit=40), AccountFilter(tag="ta\x00g")) == []
         with pytest.raises(ValueError):
             await repo.account_page(ALICE, Page(), AccountFilter(("public') OR (1=1",)))
 
@@ -229,12 +236,31 @@ def test_the_store_itself_refuses_a_second_reblog(family: Family) -> None:
         first, second = (new_status(ALICE, "", reblog_of_id=12345) for _ in range(2))
         await put(b, first)
         shard: Any = b.db.for_id(second.id)
-        with pytest.raises(Exception, match=r"(?i)unique"):
+        with pytest.raises(Exception) as refused:
             await shard.execute(
                 "INSERT INTO statuses (id, account_id, text, content, visibility, reblog_of_id, created_at)"
                 " VALUES (?, ?, '', '', 'public', ?, 0)", (second.id, ALICE, 12345))
+        # SQLite names the rule's columns; the PostgreSQL adapter raises Conflict naming the index.
+        if isinstance(refused.value, Conflict):
+            assert refused.value.constraint == "statuses_one_reblog"
+        else:
+            assert "UNIQUE constraint failed: statuses.account_id, statuses.reblog_of_id" in str(refused.value)
 
     family.run(work)
+
+
+def test_one_reblog_per_account_survives_a_restart(family: Family) -> None:
+    original = new_status(BOB, "boost me")
+    first, second = (new_status(ALICE, "", reblog_of_id=original.id) for _ in range(2))
+
+    async def before(b: Backends) -> int:
+        await put(b, original)
+        return await put(b, first)
+
+    async def after(b: Backends) -> tuple[int, int | None]:
+        return await put(b, second), await b.repos.statuses.reblog_of(ALICE, original.id)
+
+    assert family.restart_run(before, after) == [first.id, (first.id, first.id)]
 
 
 def race(family: Family, check: Any, write: Any) -> list[Any]:
@@ -289,6 +315,7 @@ def test_idempotency_keys(family: Family) -> None:
         assert await repo.idempotent_status_id(ALICE, "k", 1001) is None  # older than asked
         assert await repo.idempotent_status_id(ALICE, "other", 0) is None
         assert await repo.idempotent_status_id(BOB, "k", 0) is None
+        assert await repo.idempotent_status_id(ALICE, "k\x00", 0) is None  # no stored key holds a NUL
         async with b.db.for_id(ALICE).transaction() as tx:
             assert await repo.claim_idempotency_key(tx, ALICE, "k", second.id, 2000, 1000) == first.id
         # Expired: taken over.
@@ -305,30 +332,58 @@ def test_idempotency_keys(family: Family) -> None:
     family.run(work)
 
 
-def test_racing_idempotency_keys_in_two_openers_store_one_status(family: Family) -> None:
+def race_for_key(family: Family, key: str, now_ms: int) -> tuple[list[int | None], set[int], set[int]]:
+    """Two openers each post a new status under ``key`` (claim it, then insert unless
+    another status holds it), both after seeing what the key held. Returns what each saw,
+    the status ids they answered with, and the ids of the two statuses they posted."""
     statuses = [new_status(ALICE, "retry"), new_status(ALICE, "retry")]
 
     async def check(b: Backends) -> int | None:
-        return await b.repos.statuses.idempotent_status_id(ALICE, "same-key", 0)
+        return await b.repos.statuses.idempotent_status_id(ALICE, key, 0)
 
     async def write(b: Backends, i: int) -> int:
         s = statuses[i]
         async with b.db.for_id(s.id).transaction() as tx:
-            holder = await b.repos.statuses.claim_idempotency_key(tx, ALICE, "same-key", s.id, 5000, 0)
+            holder = await b.repos.statuses.claim_idempotency_key(tx, ALICE, key, s.id, now_ms, 0)
             if holder is not None:
                 return holder
             return await b.repos.statuses.insert(tx, s, None)
 
     results = race(family, check, write)
-    assert [seen for seen, _ in results] == [None, None]
-    answers = {answer for _, answer in results}
+    return [seen for seen, _ in results], {answer for _, answer in results}, {s.id for s in statuses}
+
+
+async def alices_statuses(b: Backends) -> list[int]:
+    return await b.repos.statuses.oldest_ids_by(ALICE, 10)
+
+
+def test_racing_idempotency_keys_in_two_openers_store_one_status(family: Family) -> None:
+    seen, answers, _posted = race_for_key(family, "same-key", 5000)
+    assert seen == [None, None]
     assert len(answers) == 1
 
-    async def after(b: Backends) -> tuple[list[int], int | None]:
-        return (await b.repos.statuses.oldest_ids_by(ALICE, 10),
-                await b.repos.statuses.idempotent_status_id(ALICE, "same-key", 0))
+    async def holder(b: Backends) -> int | None:
+        return await b.repos.statuses.idempotent_status_id(ALICE, "same-key", 0)
 
-    assert family.run(after) == (list(answers), answers.pop())
+    assert family.run(alices_statuses) == list(answers)
+    assert family.run(holder) == answers.pop()
+
+
+def test_racing_takeovers_of_a_key_whose_status_was_deleted_store_one_status(family: Family) -> None:
+    gone = new_status(ALICE, "deleted since")
+
+    async def setup(b: Backends) -> None:
+        async with b.db.for_id(ALICE).transaction() as tx:
+            assert await b.repos.statuses.claim_idempotency_key(tx, ALICE, "key", gone.id, 1000, 0) is None
+            await b.repos.statuses.insert(tx, gone, None)
+        async with b.db.for_id(ALICE).transaction() as tx:
+            assert await b.repos.statuses.delete(tx, gone.id)
+
+    family.run(setup)
+    seen, answers, posted = race_for_key(family, "key", 2000)
+    assert seen == [gone.id, gone.id]  # the key still names the deleted one
+    assert len(answers) == 1 and answers <= posted
+    assert family.run(alices_statuses) == list(answers)
 
 
 # -- threads and reblogger lists ----------------------------------------------------------------

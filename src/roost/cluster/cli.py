@@ -30,6 +30,12 @@ def add_cluster_commands(subparsers: argparse._SubParsersAction[argparse.Argumen
                     help="fsync=off: faster, for throw-away clusters only")
     up.add_argument("--synchronous", action="store_true", default=None,
                     help="commits wait until a replica has flushed them (default: asynchronous)")
+    up.add_argument("--processes", type=_count(0), metavar="P",
+                    help="roost server processes on the cluster (default: as many as before, else 1; "
+                         "0: the engines only, nothing migrated)")
+    up.add_argument("--port", type=_count(1), metavar="PORT",
+                    help="the first new roost process's port (the next ones take the ports after it); "
+                         "default: spare loopback ports")
     up.set_defaults(func=cmd_up)
 
     status = sub.add_parser("status", help="every node: role, address, LSN, lag, health")
@@ -71,38 +77,55 @@ def _guarded(work: Callable[[], int]) -> int:
     from roost.cluster.osuser import EngineUserError
     from roost.cluster.postgres import PostgresError
     from roost.cluster.redis import RedisError
+    from roost.cluster.roost_processes import RoostProcessError
     from roost.cluster.topology import TopologyError
+    from roost.errors import RoostError, StorageIntegrityError
 
     try:
         return work()
-    except (EnginesMissing, EngineUserError, PostgresError, RedisError, TopologyError) as exc:
+    except (EnginesMissing, EngineUserError, PostgresError, RedisError, TopologyError,
+            RoostProcessError, StorageIntegrityError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except RoostError as exc:  # the database did not answer the migration
+        print(f"error: {exc.message}", file=sys.stderr)
         return 1
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from roost.cluster import supervisor
+    from roost.cluster import roost_processes, supervisor
     from roost.cluster.layout import StateDir
     from roost.cluster.status import cluster_status, render
 
     def work() -> int:
         layout = supervisor.up(Path(args.state_dir), args.shards, args.replicas,
                                fsync=args.fsync, synchronous=args.synchronous)
-        print(f"roost: cluster up; config in {StateDir(Path(args.state_dir).resolve()).config}")
-        print(render(cluster_status(StateDir(Path(args.state_dir).resolve()), layout)))
+        state = StateDir(Path(args.state_dir).resolve())
+        print(f"roost: cluster up; config in {state.config}")
+        servers: list[roost_processes.RoostProcess] = []
+        if args.processes != 0:
+            for line in roost_processes.migrate(state.config):
+                print(f"applied {line}")
+            with state.locked():
+                servers = roost_processes.up(state, args.processes, args.port, supervisor.spare_ports())
+        elif roost_processes.load(state):
+            print("roost: --processes 0: the roost processes already recorded are left as they are")
+        print(render(cluster_status(state, layout) + roost_processes.statuses(state)))
+        for server in servers:
+            print(f"roost: serving the Mastodon API on {server.url} ({server.name}, {server.target})")
         return 0
 
     return _guarded(work)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from roost.cluster import topology
+    from roost.cluster import roost_processes, topology
     from roost.cluster.layout import StateDir
     from roost.cluster.status import cluster_status, render
 
     def work() -> int:
         state = StateDir(Path(args.state_dir).resolve())
-        statuses = cluster_status(state, topology.load(state.config))
+        statuses = cluster_status(state, topology.load(state.config)) + roost_processes.statuses(state)
         if args.json:
             print(json.dumps([s.as_dict() for s in statuses], indent=1))
         else:

@@ -36,7 +36,7 @@ STREAMING_QUERY = "SELECT application_name, state, sync_state FROM pg_stat_repli
 @dataclass
 class NodeStatus:
     name: str
-    kind: Literal["postgres", "redis"]
+    kind: Literal["postgres", "redis", "roost"]
     address: str
     shard: int | None
     configured_role: str

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from roost.cluster import binaries, postgres, processes, redis, topology
+from roost.cluster import binaries, postgres, processes, redis, roost_processes, topology
 from roost.cluster.layout import StateDir
 from roost.cluster.osuser import engine_user
 from roost.cluster.processes import ProcessRecord
@@ -160,9 +160,10 @@ def down(state_dir: Path) -> list[str]:
         except TopologyError:
             layout = None  # still stop what was recorded, each with SIGTERM
         postgres_roles = {n.name: n.role for n in layout.nodes} if layout else {}
-        order = sorted(records, key=lambda name: {"replica": 0, "primary": 1}.get(
+        # roost's own processes first: they would only fail on engines going away under them.
+        stopped = roost_processes.stop(state, records)
+        order = sorted((n for n in records if n not in stopped), key=lambda name: {"replica": 0, "primary": 1}.get(
             postgres_roles.get(name, ""), 2))
-        stopped = []
         for name in order:
             if processes.alive(records[name]):
                 # SIGINT is PostgreSQL's fast shutdown; SIGTERM makes Redis save and exit.

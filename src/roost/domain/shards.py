@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from roost.domain.ids import MAX_LOGICAL_SHARDS, shard_of
@@ -46,6 +47,13 @@ class ShardMap:
 
     def physical_for_id(self, snowflake: int) -> int:
         return self.assignment[shard_of(snowflake) % self.logical]
+
+    def ids_by_physical(self, snowflakes: Iterable[int]) -> dict[int, list[int]]:
+        """``snowflakes`` grouped by the physical shard each routes to, in their order."""
+        groups: dict[int, list[int]] = {}
+        for snowflake in snowflakes:
+            groups.setdefault(self.physical_for_id(snowflake), []).append(snowflake)
+        return groups
 
     def physical_for_key(self, key: str | int) -> int:
         return self.assignment[self.logical_for_key(key)]

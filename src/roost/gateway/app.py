@@ -22,6 +22,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
+from roost.domain.entities import Identity
 from roost.domain.scopes import allows
 from roost.errors import Forbidden, RateLimited, RoostError, Unauthorized, Unprocessable
 from roost.gateway import errors
@@ -40,6 +41,7 @@ from roost.gateway.ratelimit import FixedWindowLimiter, is_loopback
 from roost.gateway.routes import TABLE
 from roost.gateway.serializers import Serializer
 from roost.runtime import container as runtime
+from roost.runtime.read_your_writes import ON_PRIMARIES, ReadYourWrites
 from roost.settings import Settings
 
 logger = logging.getLogger("roost.gateway")
@@ -81,6 +83,7 @@ class Gateway:
         self.http_metrics = HttpMetrics(self.registry)
         self.building_blocks = BuildingBlocks(self)
         self.registry.register(self.building_blocks)
+        self.read_your_writes: ReadYourWrites | None = None
 
     def route(self, endpoint: Endpoint) -> Any:
         observe = self.http_metrics.observe
@@ -107,11 +110,12 @@ class Gateway:
         assert container is not None
         self.client_addresses.remember(request.scope)
         identity = None
+        fresh_token = False
         if endpoint.auth != "none":
             try:
                 token = _bearer(request)
                 if token is not None:
-                    identity = await container.oauth_service.identify(token)
+                    identity, fresh_token = await self._identify(container, token)
             except Unauthorized:
                 # Token guessing counts against the caller's unauthenticated limit.
                 await self._rate_limit(endpoint, request, None)
@@ -126,7 +130,14 @@ class Gateway:
             if endpoint.scope and identity is not None and not allows(identity.scopes, endpoint.scope):
                 raise Forbidden("This action is outside the authorized scopes")
             params = await Params.from_request(request, limits)
-            response = await endpoint.handler(Call(request, params, identity, container, self.serializer))
+            call = Call(request, params, identity, container, self.serializer)
+            sessions = self.read_your_writes
+            if sessions is None:
+                response = await endpoint.handler(call)
+            else:
+                on_primaries = fresh_token or (endpoint.method, endpoint.path) in ON_PRIMARIES
+                async with sessions.around(identity, on_primaries=on_primaries):
+                    response = await endpoint.handler(call)
         except RoostError as exc:
             if rate_headers:
                 exc.extra["headers"] = {**rate_headers, **exc.extra.get("headers", {})}
@@ -134,6 +145,23 @@ class Gateway:
         if rate_headers:
             response.headers.update(rate_headers)
         return response
+
+    async def _identify(self, container: runtime.Container, token: str) -> tuple[Identity, bool]:
+        """The token's identity, and whether it had to be looked up on the primaries."""
+        try:
+            return await container.oauth_service.identify(token), False
+        except Unauthorized:
+            if self.read_your_writes is None:
+                raise
+        # Issued a moment ago, it may not have reached the replica asked yet.
+        with self.read_your_writes.on_primaries():
+            return await container.oauth_service.identify(token), True
+
+    def use_storage(self, container: runtime.Container) -> None:
+        """Read-your-writes sessions and the storage family's own metrics (the cluster shape)."""
+        self.read_your_writes = container.extras.get("read_your_writes")
+        for collector in container.extras.get("storage_collectors", ()):
+            self.registry.register(collector)
 
     def share_rate_limits(self, container: runtime.Container) -> None:
         """Count against the deployment's shared counters when it has them (issue #9)."""
@@ -228,6 +256,7 @@ def create_app(settings: Settings | None = None, targets: tuple[str, ...] = ("al
         gateway.container = await runtime.start(settings, targets)
         gateway.container.extras["gateway"] = gateway
         gateway.share_rate_limits(gateway.container)
+        gateway.use_storage(gateway.container)
         # Everything built so far lives as long as the process: keep it out of the
         # collector's view, and collect the young generation less often, since the
         # caches hold hundreds of thousands of long-lived objects.

@@ -11,9 +11,8 @@ from typing import Any, TypeVar
 from roost.errors import StorageIntegrityError
 from roost.ports.database import Migration, ShardedDatabase
 from roost.ports.timelines import TimelineStore
-from roost.runtime.backends import MIGRATIONS, close, open_embedded, storage_readiness
+from roost.runtime.backends import close, migrations_for, open_backends
 from roost.runtime.modules import Lifecycle, Module, Registry, Service
-from roost.runtime.shared_redis import use_redis
 from roost.services.accounts import AccountsService, FollowsService, OAuthService
 from roost.services.context import Backends
 from roost.services.notifications import NotificationsService
@@ -105,7 +104,7 @@ def describe_steps(steps: Sequence[tuple[int, Migration]]) -> list[str]:
 
 async def schema_problem(db: ShardedDatabase) -> str | None:
     """One line saying why the schema is not current, or None when it is."""
-    missing = await db.unapplied(MIGRATIONS)
+    missing = await db.unapplied(migrations_for(db))
     if not missing:
         return None
     steps = describe_steps(missing)
@@ -121,7 +120,7 @@ class _Storage:
         b = self._c.storage
         try:
             if self._c.settings.migrate_on_start:
-                await b.db.migrate(MIGRATIONS)  # under the migration lock, as roost migrate
+                await b.db.migrate(migrations_for(b.db))  # under the migration lock, as roost migrate
             elif (problem := await schema_problem(b.db)) is not None:
                 # One of several processes: migrating is roost migrate's job, run once.
                 raise StorageIntegrityError(problem)
@@ -136,10 +135,11 @@ class _Storage:
 
 
 async def _init_storage(c: Container) -> Service:
-    c.backends = open_embedded(c.settings)
-    if c.settings.redis_url:
-        await use_redis(c.backends)
-    c.extras["storage_readiness"] = storage_readiness(c.backends)
+    opened = await open_backends(c.settings)
+    c.backends = opened.backends
+    c.extras["storage_readiness"] = opened.readiness
+    c.extras["read_your_writes"] = opened.read_your_writes
+    c.extras["storage_collectors"] = opened.collectors
     c.outbox = Outbox(c.backends.db, c.backends.log, c.backends.failpoints, c.backends.repos.outbox)
     return _Storage(c)
 
@@ -216,6 +216,9 @@ class _ConsumerService:
 
 def _consumer(c: Container, group: str, handler: Any, before_commit: Any = None) -> Service:
     b = c.storage
+    sessions = c.extras.get("read_your_writes")
+    if sessions is not None:  # the cluster shape with replicas
+        handler = sessions.handled_on_primaries(handler)
     consumer = Consumer(b.log, group, handler, b.failpoints, before_commit=before_commit)
     c.consumers[group] = consumer
     return _ConsumerService(consumer)

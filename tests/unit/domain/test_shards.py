@@ -82,3 +82,11 @@ def test_explicit_assignment_is_the_directory() -> None:
 def test_invalid_maps_are_rejected(logical: int, physical: int, assignment: tuple[int, ...]) -> None:
     with pytest.raises(ValueError):
         ShardMap(logical, physical, assignment)
+
+
+def test_ids_by_physical_groups_in_order() -> None:
+    shard_map = ShardMap(64, 2)
+    a, b = shard_map.logical_shards_on(0)[0], shard_map.logical_shards_on(1)[0]
+    ids = [compose(1, a, 0), compose(2, b, 0), compose(3, a, 0)]
+    assert shard_map.ids_by_physical(ids) == {0: [ids[0], ids[2]], 1: [ids[1]]}
+    assert shard_map.ids_by_physical([]) == {}

@@ -10,7 +10,7 @@ import pytest
 from roost.adapters.embedded.database import SqliteDatabase
 from roost.adapters.embedded.log import SqliteLog
 from roost.adapters.embedded.migrations.outbox import MIGRATIONS
-from roost.adapters.embedded.sqlite_outbox import SqliteOutbox
+from roost.adapters.sql.outbox import SqlOutbox
 from roost.domain.shards import ShardMap
 from roost.failpoints import Failpoints
 from roost.ports.database import Migration
@@ -23,7 +23,7 @@ async def open_all(path: Path) -> tuple[SqliteDatabase, SqliteLog, Outbox]:
     db = SqliteDatabase(path / "shards", ShardMap(8, 2))
     await db.migrate((*MIGRATIONS, DATA))
     log = SqliteLog(path / "log.sqlite3", partitions=2)
-    return db, log, Outbox(db, log, Failpoints(), SqliteOutbox(db))
+    return db, log, Outbox(db, log, Failpoints(), SqlOutbox(db))
 
 
 async def everything(log: SqliteLog, group: str = "check") -> list[dict[str, object]]:
@@ -36,7 +36,7 @@ async def everything(log: SqliteLog, group: str = "check") -> list[dict[str, obj
 def test_staged_event_is_relayed_by_flush_all_after_reopen(tmp_path: Path) -> None:
     async def crash_after_commit() -> None:
         db, log, _ = await open_all(tmp_path)
-        outbox = Outbox(db, log, Failpoints(), SqliteOutbox(db))
+        outbox = Outbox(db, log, Failpoints(), SqlOutbox(db))
         for shard in db.shards:
             async with shard.transaction() as tx:
                 await tx.execute("INSERT INTO data (id) VALUES (?)", (shard.index,))
@@ -98,12 +98,12 @@ def test_flush_keeps_order_per_key(tmp_path: Path) -> None:
 def test_failure_before_publish_keeps_the_event_for_the_next_flush(tmp_path: Path) -> None:
     async def body() -> None:
         db, log, _ = await open_all(tmp_path)
-        failing = Outbox(db, log, Failpoints("outbox.before_publish=error"), SqliteOutbox(db))
+        failing = Outbox(db, log, Failpoints("outbox.before_publish=error"), SqlOutbox(db))
         async with db.shards[0].transaction() as tx:
             await failing.stage(tx, 3, {"type": "kept"})
         with pytest.raises(RuntimeError):
             await failing.flush_all()
-        assert await Outbox(db, log, Failpoints(), SqliteOutbox(db)).flush_all() == 1
+        assert await Outbox(db, log, Failpoints(), SqlOutbox(db)).flush_all() == 1
         assert await everything(log) == [{"type": "kept"}]
         await log.close()
         await db.close()

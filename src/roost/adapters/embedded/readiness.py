@@ -96,6 +96,17 @@ def human_bytes(n: float) -> str:
     return f"{n:.1f} TiB"
 
 
+def disk_check(directory: Path, min_free: int) -> tuple[str, int | None]:
+    """("ok" or what is wrong, the free bytes if they could be read) for ``directory``'s disk."""
+    try:
+        free = free_disk_bytes(directory)
+    except OSError as exc:
+        return f"error: {exc}", None
+    if free >= min_free:
+        return "ok", free
+    return f"low: {human_bytes(free)} free, below min_free_disk_bytes ({human_bytes(min_free)})", free
+
+
 @dataclass(frozen=True)
 class Report:
     ok: bool
@@ -104,13 +115,10 @@ class Report:
     min_free_disk_bytes: int
 
 
-class StorageReadiness:
-    def __init__(
-        self, data_dir: Path, targets: Sequence[ProbeTarget], min_free_bytes: int, cache_seconds: float,
-    ) -> None:
-        self._data_dir = data_dir
-        self._targets = targets
-        self._min_free = min_free_bytes
+class ReusedReport:
+    """A readiness check whose report is reused for ``cache_seconds``: load balancers poll /ready."""
+
+    def __init__(self, cache_seconds: float) -> None:
         self._cache_seconds = cache_seconds
         self._cached: Report | None = None
         self._at = 0.0
@@ -118,24 +126,28 @@ class StorageReadiness:
     async def check(self) -> Report:
         """Every check, reused for ``cache_seconds``."""
         now = time.monotonic()
-        if self._cached is not None and now - self._at < self._cache_seconds:
-            return self._cached
+        if self._cached is None or now - self._at >= self._cache_seconds:
+            self._cached = await self.run_checks()
+            self._at = time.monotonic()
+        return self._cached
+
+    async def run_checks(self) -> Report:
+        raise NotImplementedError
+
+
+class StorageReadiness(ReusedReport):
+    def __init__(
+        self, data_dir: Path, targets: Sequence[ProbeTarget], min_free_bytes: int, cache_seconds: float,
+    ) -> None:
+        super().__init__(cache_seconds)
+        self._data_dir = data_dir
+        self._targets = targets
+        self._min_free = min_free_bytes
+
+    async def run_checks(self) -> Report:
         checks: dict[str, str] = {}
-        ok = True
-        free: int | None = None
-        try:
-            free = free_disk_bytes(self._data_dir)
-        except OSError as exc:
-            ok = False
-            checks["disk"] = f"error: {exc}"
-        else:
-            if free >= self._min_free:
-                checks["disk"] = "ok"
-            else:
-                ok = False
-                checks["disk"] = (
-                    f"low: {human_bytes(free)} free, below min_free_disk_bytes ({human_bytes(self._min_free)})"
-                )
+        checks["disk"], free = disk_check(self._data_dir, self._min_free)
+        ok = checks["disk"] == "ok"
         for target in self._targets:
             try:
                 probed = await target.probe()
@@ -152,6 +164,4 @@ class StorageReadiness:
             else:
                 ok = False
                 checks[target.label] = f"{fault.kind}: {fault.message}"
-        self._cached = Report(ok, checks, free, self._min_free)
-        self._at = time.monotonic()
-        return self._cached
+        return Report(ok, checks, free, self._min_free)

@@ -3,33 +3,28 @@
 from __future__ import annotations
 
 from roost.adapters.embedded.database import SqliteDatabase
-from roost.adapters.embedded.sqlite_accounts import SqliteAccounts, SqliteKeyDirectory
-from roost.adapters.embedded.sqlite_follows import SqliteFollowGraph, SqliteFollowRequests
-from roost.adapters.embedded.sqlite_notifications import SqliteNotifications
-from roost.adapters.embedded.sqlite_oauth import SqliteOAuth
-from roost.adapters.embedded.sqlite_outbox import SqliteOutbox
 from roost.adapters.embedded.sqlite_search import SqliteSearchIndex
-from roost.adapters.embedded.sqlite_statuses import (
-    SqliteFavourites,
-    SqliteReblogs,
-    SqliteStatuses,
-    SqliteThreadLinks,
-)
+from roost.adapters.sql.accounts import SqlAccounts, SqlKeyDirectory
+from roost.adapters.sql.follows import SqlFollowGraph, SqlFollowRequests
+from roost.adapters.sql.notifications import SqlNotifications
+from roost.adapters.sql.oauth import SqlOAuth
+from roost.adapters.sql.outbox import SqlOutbox
+from roost.adapters.sql.statuses import SqlFavourites, SqlReblogs, SqlStatuses, SqlThreadLinks
 from roost.ports.repositories import Repositories
 
 
 def open_repositories(db: SqliteDatabase) -> Repositories:
     return Repositories(
-        notifications=SqliteNotifications(db),
+        notifications=SqlNotifications(db),
         search_index=SqliteSearchIndex(db),
-        outbox=SqliteOutbox(db),
-        statuses=SqliteStatuses(db),
-        thread_links=SqliteThreadLinks(db),
-        reblogs=SqliteReblogs(db),
-        favourites=SqliteFavourites(db),
-        accounts=SqliteAccounts(db),
-        keys=SqliteKeyDirectory(db),
-        follows=SqliteFollowGraph(db),
-        follow_requests=SqliteFollowRequests(db),
-        oauth=SqliteOAuth(db),
+        outbox=SqlOutbox(db),
+        statuses=SqlStatuses(db, position_function="instr"),
+        thread_links=SqlThreadLinks(db),
+        reblogs=SqlReblogs(db),
+        favourites=SqlFavourites(db),
+        accounts=SqlAccounts(db),
+        keys=SqlKeyDirectory(db),
+        follows=SqlFollowGraph(db),
+        follow_requests=SqlFollowRequests(db),
+        oauth=SqlOAuth(db),
     )

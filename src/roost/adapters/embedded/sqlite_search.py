@@ -89,11 +89,8 @@ class SqliteSearchIndex:
 
     async def matching(self, words: Sequence[str], status_ids: Sequence[int]) -> list[int]:
         match = words_match(words)
-        by_shard: dict[int, list[int]] = {}
-        for status_id in status_ids:
-            by_shard.setdefault(self._db.shard_map.physical_for_id(status_id), []).append(status_id)
         out: list[int] = []
-        for physical, group in by_shard.items():
+        for physical, group in self._db.shard_map.ids_by_physical(status_ids).items():
             for start in range(0, len(group), _IN_CHUNK):
                 chunk = group[start : start + _IN_CHUNK]
                 rows = await self._db.shards[physical].fetch_all(

@@ -21,7 +21,7 @@ async def health(call: Call) -> Response:
     return PlainTextResponse("OK")
 
 
-@TABLE.add("GET", "/ready", "Readiness: every storage file writable, disk space left, the log reachable",
+@TABLE.add("GET", "/ready", "Readiness: storage writable (every file, or every shard primary and Redis), disk space left, the log reachable",
            response=READY, tag="operations")
 async def ready(call: Call) -> Response:
     services = call.services
@@ -57,7 +57,8 @@ async def ready(call: Call) -> Response:
     modules = dict(lifecycle.ready) if lifecycle else {}
     ok = storage_ok and log_ok and all(modules.values())
     return call.json(
-        {"status": "ready" if ok else "not ready", "shape": "embedded", "checks": checks,
+        {"status": "ready" if ok else "not ready", "shape": "cluster" if services.settings.cluster_config else "embedded",
+         "checks": checks,
          "modules": modules, "consumer_lag": lag, "disk": disk},
         200 if ok else 503,
     )
@@ -70,6 +71,9 @@ async def metrics(call: Call) -> Response:
     gateway = call.services.extras["gateway"]
     for group, consumer in call.services.consumers.items():
         gateway.building_blocks.consumer_lag[group] = await consumer.lag()
+    refresh = getattr(call.services.storage.cache, "refresh_stats", None)
+    if refresh is not None:  # a shared cache: its size and evictions are the server's
+        await refresh()
     return Response(render(gateway.registry), media_type="text/plain; version=0.0.4; charset=utf-8")
 
 

@@ -173,6 +173,7 @@ class StatusesService:
     ) -> Status:
         author_id = identity.account_id
         assert author_id is not None
+        refuse_nul_in(idempotency_key=idempotency_key)  # a key the store could not hold
         if idempotency_key:
             existing = await self._idempotent_status(author_id, idempotency_key)
             if existing is not None:

@@ -1,4 +1,4 @@
-"""The embedded AccountRepository and KeyDirectory, over SQLite shards.
+"""The AccountRepository and KeyDirectory of the SQL families (SQLite and PostgreSQL shards).
 
 Accounts live on the shard their id names; directory keys on the shard the hash of
 ``kind:key`` names, so a look-up by name touches one shard although accounts are
@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from roost.adapters.embedded.database import SqliteDatabase, executor
-from roost.adapters.embedded.keyset import add_clamped
+from roost.adapters.sql.keyset import add_clamped
+from roost.adapters.sql.units import executor, storable
 from roost.domain.entities import Account
 from roost.ports.accounts import Counter, KeyKind, NewAccount, PrefixMatch, ProfileChange
-from roost.ports.database import Row, Tx
+from roost.ports.database import Row, ShardedDatabase, Tx
 
 _COLUMNS = (
     "id, username, display_name, note, email, locked, bot, created_at, followers_count,"
@@ -54,8 +54,8 @@ def _marks(n: int) -> str:
     return ",".join("?" * n)
 
 
-class SqliteAccounts:
-    def __init__(self, db: SqliteDatabase) -> None:
+class SqlAccounts:
+    def __init__(self, db: ShardedDatabase) -> None:
         self._db = db
 
     async def insert(self, account: NewAccount) -> None:
@@ -69,6 +69,8 @@ class SqliteAccounts:
             await self._db.shards[physical].execute_many(_INSERT, rows)
 
     async def load_shard(self, physical: int, ids: list[int]) -> dict[int, Account]:
+        if not ids:  # "IN ()" is SQLite's extension, a syntax error on PostgreSQL
+            return {}
         rows = await self._db.shards[physical].fetch_all(
             f"SELECT {_COLUMNS} FROM accounts WHERE id IN ({_marks(len(ids))})", ids
         )
@@ -96,6 +98,8 @@ class SqliteAccounts:
         return row is not None and bool(row["indexable"])
 
     async def prefix_matches(self, prefix: str, limit: int) -> list[PrefixMatch]:
+        if not storable(prefix):
+            return []
         upper = prefix + "\U0010ffff"
         out: list[PrefixMatch] = []
         for shard in self._db.shards:
@@ -142,7 +146,7 @@ class SqliteAccounts:
         for column, flag in (("locked", change.locked), ("bot", change.bot), ("indexable", change.indexable)):
             if flag is not None:
                 sets.append(f"{column} = ?")
-                params.append(int(flag))
+                params.append(bool(flag))
         if sets:
             await executor(tx).execute(f"UPDATE accounts SET {', '.join(sets)} WHERE id = ?", (*params, account_id))
 
@@ -174,11 +178,13 @@ class SqliteAccounts:
                 )
 
 
-class SqliteKeyDirectory:
-    def __init__(self, db: SqliteDatabase) -> None:
+class SqlKeyDirectory:
+    def __init__(self, db: ShardedDatabase) -> None:
         self._db = db
 
     async def lookup(self, kind: KeyKind, key: str) -> int | None:
+        if not storable(key):
+            return None
         row = await self._db.for_key(f"{kind}:{key}").fetch_one(
             "SELECT account_id FROM account_directory WHERE kind = ? AND key = ?", (kind, key)
         )
@@ -200,7 +206,9 @@ class SqliteKeyDirectory:
         held: set[tuple[KeyKind, str]] = set()
         for physical, batch in by_shard.items():
             async with self._db.shards[physical].transaction() as tx:
-                for kind, key, account_id in batch:
+                # In key order: two processes claiming overlapping keys on an engine with
+                # row locks (PostgreSQL) then wait on each other in one order, never deadlock.
+                for kind, key, account_id in sorted(batch):
                     # Row by row inside one transaction: executemany would not tell
                     # which rows the constraint refused.
                     if await tx.execute(
@@ -212,6 +220,8 @@ class SqliteKeyDirectory:
         return held
 
     async def release(self, kind: KeyKind, key: str) -> None:
+        if not storable(key):
+            return
         await self._db.for_key(f"{kind}:{key}").execute(
             "DELETE FROM account_directory WHERE kind = ? AND key = ?", (kind, key)
         )

@@ -1,17 +1,17 @@
-"""Notifications on SQLite shards (the recipient's shard). ``status_id`` 0 stands for
-"about no status", so the unique index notifications_once covers follows too (NULLs
-would never collide)."""
+"""Notifications on the recipient's shard, for both SQL families. ``status_id`` 0 stands for
+"about no status", so the uniqueness rule notifications_once (a unique index on SQLite, a
+unique constraint on PostgreSQL) covers follows too (NULLs would never collide)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
-from roost.adapters.embedded.database import SqliteDatabase, executor
-from roost.adapters.embedded.keyset import keyset
+from roost.adapters.sql.keyset import keyset
+from roost.adapters.sql.units import executor, storable
 from roost.domain.entities import Notification
 from roost.domain.pagination import Page
-from roost.ports.database import Row, Tx
+from roost.ports.database import Row, ShardedDatabase, Tx
 
 _COLUMNS = "id, account_id, type, from_account_id, status_id, created_at"
 
@@ -27,8 +27,8 @@ def _to_notification(row: Row) -> Notification:
     )
 
 
-class SqliteNotifications:
-    def __init__(self, db: SqliteDatabase) -> None:
+class SqlNotifications:
+    def __init__(self, db: ShardedDatabase) -> None:
         self._db = db
 
     async def add(self, tx: Tx, notification: Notification) -> bool:
@@ -53,11 +53,15 @@ class SqliteNotifications:
         bounds, bound_params, order = keyset(page, "id")
         clauses += bounds
         params += bound_params
-        wanted = list(types)
+        # A type no notification can have (it holds a NUL) matches none, on either engine.
+        asked = list(types)
+        wanted = [t for t in asked if storable(t)]
+        if asked and not wanted:
+            return []
         if wanted:
             clauses.append(f"type IN ({','.join('?' * len(wanted))})")
             params += wanted
-        unwanted = list(exclude_types)
+        unwanted = [t for t in exclude_types if storable(t)]
         if unwanted:
             clauses.append(f"type NOT IN ({','.join('?' * len(unwanted))})")
             params += unwanted

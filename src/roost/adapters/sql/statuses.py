@@ -1,8 +1,11 @@
-"""The statuses area's repositories over SQLite shards (see ``ports/statuses.py``).
+"""The statuses area's repositories, written once for both SQL families (see
+``ports/statuses.py`` and ``adapters/sql/__init__.py``).
 
 Statements are module constants where they are fixed, so the query-plan tests
 explain exactly what runs. A counter changes in the same transaction as the row it
-counts, and only if the row did.
+counts, and only if the row did. Every uniqueness rule (one reblog per account and
+original, one favourite per pair, one holder per idempotency key) is the store's own
+constraint, so two processes racing on one store keep it without any lock of theirs.
 """
 
 from __future__ import annotations
@@ -10,14 +13,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from roost.adapters.embedded.database import SqliteDatabase, executor
-from roost.adapters.embedded.keyset import add_clamped, keyset, pairs_page
+from roost.adapters.sql.keyset import add_clamped, keyset, pairs_page
+from roost.adapters.sql.units import executor, storable
 from roost.domain.entities import VISIBILITIES, Status
 from roost.domain.pagination import Page
-from roost.ports.database import Executor, Row, Tx
+from roost.ports.database import Executor, Row, ShardedDatabase, Tx
 from roost.ports.statuses import AccountFilter, AppLookup
 
-# Authors per statement when reading home pages (SQLite allows 500 compound terms).
+# Authors per statement when reading home pages (SQLite allows 500 compound terms;
+# PostgreSQL has no such limit and takes the same chunks).
 IN_CHUNK = 200
 
 COLUMNS = (
@@ -34,12 +38,19 @@ INSERT_STATUS = (
 # statuses_one_reblog (unique, partial) decides whether a reblog wrapper is stored.
 INSERT_REBLOG = INSERT_STATUS + " ON CONFLICT DO NOTHING"
 REBLOG_BY_ACCOUNT = "SELECT id FROM statuses WHERE account_id = ? AND reblog_of_id = ?"
-# A key is taken over only when it expired or its status was deleted.
+# A key is taken over only when it expired (here) or its status was deleted (below).
 CLAIM_KEY = (
     "INSERT INTO idempotency_keys (account_id, key, status_id, created_at) VALUES (?, ?, ?, ?)"
     " ON CONFLICT (account_id, key) DO UPDATE SET status_id = excluded.status_id,"
     " created_at = excluded.created_at WHERE idempotency_keys.created_at < ?"
-    " OR NOT EXISTS (SELECT 1 FROM statuses WHERE statuses.id = idempotency_keys.status_id)"
+)
+# A statement of its own, after the claim: on PostgreSQL a claim that met a key another
+# transaction was inserting waits for it to commit, then locks the row, but a subquery in
+# its own WHERE still reads the snapshot from before that commit, so it would not see the
+# holder's status and would take the key over. This next statement reads a fresh snapshot.
+TAKE_OVER_ORPHAN_KEY = (
+    "UPDATE idempotency_keys SET status_id = ?, created_at = ? WHERE account_id = ? AND key = ?"
+    " AND NOT EXISTS (SELECT 1 FROM statuses WHERE statuses.id = idempotency_keys.status_id)"
 )
 IDEMPOTENCY_KEY = "SELECT status_id, created_at FROM idempotency_keys WHERE account_id = ? AND key = ?"
 DELETE_STATUS = "DELETE FROM statuses WHERE id = ?"
@@ -53,7 +64,7 @@ VIEWER_REBLOGS_SET = (
 )
 DIRECT_MENTIONING = (
     "SELECT id FROM (SELECT id, visibility, mention_ids FROM statuses WHERE account_id = ?"
-    " ORDER BY id DESC LIMIT ?) WHERE visibility = 'direct' AND (' ' || mention_ids || ' ') LIKE ?"
+    " ORDER BY id DESC LIMIT ?) AS recent WHERE visibility = 'direct' AND (' ' || mention_ids || ' ') LIKE ?"
 )
 REPLIES = "SELECT reply_id FROM status_replies WHERE parent_id = ? ORDER BY reply_id"
 LINK_REPLY = "INSERT INTO status_replies (parent_id, reply_id) VALUES (?, ?) ON CONFLICT DO NOTHING"
@@ -121,7 +132,7 @@ def _row_to_status(row: Row, app: tuple[str, str | None] | None) -> Status:
 
 
 class _Base:
-    def __init__(self, db: SqliteDatabase) -> None:
+    def __init__(self, db: ShardedDatabase) -> None:
         self._db = db
 
     async def _pairs(
@@ -143,7 +154,17 @@ class _Base:
         return [r["id"] for r in rows]
 
 
-class SqliteStatuses(_Base):
+class SqlStatuses(_Base):
+    def __init__(self, db: ShardedDatabase, *, position_function: str) -> None:
+        """``position_function`` names the family's SQL function for "where does the second
+        string start in the first, 0 if nowhere" (SQLite ``instr``, PostgreSQL ``strpos``):
+        the one piece of this repository the engines spell differently. A constructor
+        argument rather than a subclass per family, as it is a single word of one statement."""
+        if not position_function.isidentifier():
+            raise ValueError(f"not an SQL function name: {position_function!r}")
+        super().__init__(db)
+        self._position = position_function
+
     # -- writes --------------------------------------------------------------------------
 
     async def insert(self, tx: Tx, status: Status, application_id: int | None) -> int:
@@ -152,7 +173,7 @@ class SqliteStatuses(_Base):
         added = await ex.execute(
             INSERT_REBLOG if reblog else INSERT_STATUS,
             (status.id, status.account_id, status.text, status.content, status.visibility,
-             int(status.sensitive), status.spoiler_text, status.language, status.in_reply_to_id,
+             bool(status.sensitive), status.spoiler_text, status.language, status.in_reply_to_id,
              status.in_reply_to_account_id, status.reblog_of_id,
              " ".join(map(str, status.mention_ids)), " ".join(status.tags), application_id,
              status.created_at_ms),
@@ -170,6 +191,8 @@ class SqliteStatuses(_Base):
         ex = executor(tx)
         if await ex.execute(CLAIM_KEY, (account_id, key, status_id, now_ms, expired_before_ms)):
             return None
+        if await ex.execute(TAKE_OVER_ORPHAN_KEY, (status_id, now_ms, account_id, key)):
+            return None
         row = await ex.fetch_one(IDEMPOTENCY_KEY, (account_id, key))
         assert row is not None  # the conflict that stopped the claim
         return int(row["status_id"])
@@ -180,6 +203,8 @@ class SqliteStatuses(_Base):
     # -- reads ---------------------------------------------------------------------------
 
     async def load_on(self, physical: int, ids: list[int], apps: AppLookup) -> dict[int, Status]:
+        if not ids:  # "IN ()" is SQLite's extension, a syntax error on PostgreSQL
+            return {}
         marks = ",".join("?" * len(ids))
         rows = await self._db.shards[physical].fetch_all(
             f"SELECT {COLUMNS} FROM statuses WHERE id IN ({marks})", ids
@@ -204,6 +229,8 @@ class SqliteStatuses(_Base):
         return found
 
     async def idempotent_status_id(self, account_id: int, key: str, not_before_ms: int) -> int | None:
+        if not storable(key):
+            return None
         row = await self._db.for_id(account_id).fetch_one(IDEMPOTENCY_KEY, (account_id, key))
         if row is None or row["created_at"] < not_before_ms:
             return None
@@ -278,9 +305,11 @@ class SqliteStatuses(_Base):
         if only.exclude_reblogs:
             clauses += " AND reblog_of_id IS NULL"
         if only.tag is not None:
-            # instr, not LIKE: the tag is matched as a whole word, never as a pattern
+            if not storable(only.tag):
+                return []  # no stored tag holds it
+            # A position, not LIKE: the tag is matched as a whole word, never as a pattern
             # ("_" and "%" are LIKE wildcards and "_" is part of many tags).
-            clauses += " AND instr(' ' || tags || ' ', ?) > 0"
+            clauses += f" AND {self._position}(' ' || tags || ' ', ?) > 0"
             params.append(f" {only.tag} ")
         rows = await self._db.for_id(account_id).fetch_all(
             f"SELECT id FROM statuses WHERE account_id = ?{visible}{clauses} ORDER BY id {order} LIMIT ?",
@@ -318,7 +347,7 @@ class SqliteStatuses(_Base):
                         "SELECT * FROM (SELECT account_id, id FROM statuses WHERE account_id = ?"
                         + (" AND id < ?" if below is not None else "")
                         + " AND (visibility <> 'direct' OR account_id = ? OR (' ' || mention_ids || ' ') LIKE ?)"
-                        " ORDER BY id DESC LIMIT ?)"
+                        " ORDER BY id DESC LIMIT ?) AS page"
                     )
                     params += [author, *([below] if below is not None else []), viewer_id, mention, limit]
                 rows = await self._db.shards[physical].fetch_all(" UNION ALL ".join(parts), params)
@@ -333,7 +362,7 @@ class SqliteStatuses(_Base):
         return [r["id"] for r in rows]
 
 
-class SqliteThreadLinks(_Base):
+class SqlThreadLinks(_Base):
     async def link(self, tx: Tx, parent_id: int, reply_id: int) -> bool:
         return await _change(tx, parent_id, "replies_count", 1, LINK_REPLY, (parent_id, reply_id))
 
@@ -345,7 +374,7 @@ class SqliteThreadLinks(_Base):
         return [r["reply_id"] for r in rows]
 
 
-class SqliteReblogs(_Base):
+class SqlReblogs(_Base):
     async def link(self, tx: Tx, original_id: int, account_id: int, wrapper_id: int) -> bool:
         return await _change(
             tx, original_id, "reblogs_count", 1, LINK_REBLOG, (original_id, account_id, wrapper_id)
@@ -364,7 +393,7 @@ class SqliteReblogs(_Base):
         return await self._pairs("reblogs", "status_id", original_id, "reblog_id", "account_id", page)
 
 
-class SqliteFavourites(_Base):
+class SqlFavourites(_Base):
     async def add(self, tx: Tx, status_id: int, account_id: int, favourite_id: int) -> bool:
         return await _change(
             tx, status_id, "favourites_count", 1, ADD_FAVOURITE, (status_id, account_id, favourite_id)

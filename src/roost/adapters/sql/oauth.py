@@ -1,4 +1,4 @@
-"""The embedded OAuthRepository, over SQLite shards.
+"""The OAuthRepository of the SQL families (SQLite and PostgreSQL shards).
 
 Applications are placed by hash of their client id (what a token request names),
 with an id -> client id row on the shard of the id; tokens and codes by hash of
@@ -7,10 +7,10 @@ their own value, so every look-up touches one shard.
 
 from __future__ import annotations
 
-from roost.adapters.embedded.database import SqliteDatabase
+from roost.adapters.sql.units import storable
 from roost.domain.entities import Application, Token
 from roost.ports.accounts import AuthorizationCode
-from roost.ports.database import Row
+from roost.ports.database import Row, ShardedDatabase
 
 
 def _to_app(row: Row) -> Application:
@@ -25,8 +25,8 @@ def _to_app(row: Row) -> Application:
     )
 
 
-class SqliteOAuth:
-    def __init__(self, db: SqliteDatabase) -> None:
+class SqlOAuth:
+    def __init__(self, db: ShardedDatabase) -> None:
         self._db = db
 
     async def insert_app(self, app: Application, created_at_ms: int) -> None:
@@ -41,6 +41,8 @@ class SqliteOAuth:
         )
 
     async def app_by_client_id(self, client_id: str) -> Application | None:
+        if not storable(client_id):
+            return None
         row = await self._db.for_key(client_id).fetch_one(
             "SELECT * FROM applications WHERE client_id = ?", (client_id,)
         )
@@ -59,6 +61,8 @@ class SqliteOAuth:
         )
 
     async def token(self, token: str) -> Token | None:
+        if not storable(token):
+            return None
         row = await self._db.for_key(token).fetch_one(
             "SELECT application_id, account_id, scopes, created_at FROM tokens WHERE token = ?", (token,)
         )
@@ -67,14 +71,16 @@ class SqliteOAuth:
         return Token(token, row["application_id"], row["account_id"], tuple(row["scopes"].split()), row["created_at"])
 
     async def delete_token(self, token: str) -> bool:
+        if not storable(token):
+            return False
         return bool(await self._db.for_key(token).execute("DELETE FROM tokens WHERE token = ?", (token,)))
 
     async def delete_tokens_of(self, account_id: int) -> list[str]:
         deleted: list[str] = []
         for shard in self._db.shards:
+            # One statement: a token issued meanwhile is either deleted and named, or kept.
             async with shard.transaction() as tx:
-                rows = await tx.fetch_all("SELECT token FROM tokens WHERE account_id = ?", (account_id,))
-                await tx.execute("DELETE FROM tokens WHERE account_id = ?", (account_id,))
+                rows = await tx.fetch_all("DELETE FROM tokens WHERE account_id = ? RETURNING token", (account_id,))
             deleted.extend(r["token"] for r in rows)
         return deleted
 
@@ -88,6 +94,8 @@ class SqliteOAuth:
         )
 
     async def code(self, code: str) -> AuthorizationCode | None:
+        if not storable(code):
+            return None
         row = await self._db.for_key(code).fetch_one("SELECT * FROM authorization_codes WHERE code = ?", (code,))
         if row is None:
             return None
@@ -103,4 +111,6 @@ class SqliteOAuth:
         )
 
     async def consume_code(self, code: str) -> bool:
+        if not storable(code):
+            return False
         return await self._db.for_key(code).execute("DELETE FROM authorization_codes WHERE code = ?", (code,)) == 1

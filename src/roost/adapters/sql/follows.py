@@ -1,4 +1,4 @@
-"""The embedded FollowGraph and FollowRequests, over SQLite shards.
+"""The FollowGraph and FollowRequests of the SQL families (SQLite and PostgreSQL shards).
 
 One follow per pair and one request per pair rest on the tables' primary keys
 ((account_id, target_id), (account_id, follower_id), (account_id, requester_id)):
@@ -10,19 +10,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 
-from roost.adapters.embedded.database import SqliteDatabase, executor
-from roost.adapters.embedded.keyset import pairs_page
+from roost.adapters.sql.keyset import pairs_page
+from roost.adapters.sql.units import executor
 from roost.domain.pagination import Page
 from roost.ports.accounts import Direction, FollowOptions
-from roost.ports.database import Tx
+from roost.ports.database import ShardedDatabase, Tx
 
 
 def _marks(n: int) -> str:
     return ",".join("?" * n)
 
 
-class SqliteFollowGraph:
-    def __init__(self, db: SqliteDatabase) -> None:
+class SqlFollowGraph:
+    def __init__(self, db: ShardedDatabase) -> None:
         self._db = db
 
     async def add_following(
@@ -32,12 +32,12 @@ class SqliteFollowGraph:
         if await ex.execute(
             "INSERT INTO following (account_id, target_id, follow_id, show_reblogs, notify)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (account_id, target_id, follow_id, int(options.show_reblogs), int(options.notify)),
+            (account_id, target_id, follow_id, bool(options.show_reblogs), bool(options.notify)),
         ):
             return follow_id, True
         await ex.execute(
             "UPDATE following SET show_reblogs = ?, notify = ? WHERE account_id = ? AND target_id = ?",
-            (int(options.show_reblogs), int(options.notify), account_id, target_id),
+            (bool(options.show_reblogs), bool(options.notify), account_id, target_id),
         )
         row = await ex.fetch_one(
             "SELECT follow_id FROM following WHERE account_id = ? AND target_id = ?", (account_id, target_id)
@@ -116,15 +116,15 @@ class SqliteFollowGraph:
         return await pairs_page(self._db.for_id(account_id), table, "account_id", account_id, "follow_id", column, page)
 
 
-class SqliteFollowRequests:
-    def __init__(self, db: SqliteDatabase) -> None:
+class SqlFollowRequests:
+    def __init__(self, db: ShardedDatabase) -> None:
         self._db = db
 
     async def put(
         self, tx: Tx, account_id: int, requester_id: int, request_id: int, options: FollowOptions
     ) -> bool:
         ex = executor(tx)
-        reblogs, notify = int(options.show_reblogs), int(options.notify)
+        reblogs, notify = bool(options.show_reblogs), bool(options.notify)
         if await ex.execute(
             "INSERT INTO follow_requests (account_id, requester_id, request_id, show_reblogs, notify)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",

@@ -1,4 +1,4 @@
-"""SQL pieces the embedded repositories share: keyset pagination (Mastodon's
+"""SQL pieces the SQL repositories of both families share: keyset pagination (Mastodon's
 max_id/since_id/min_id as WHERE and ORDER BY) and counters kept from going below zero."""
 
 from __future__ import annotations
