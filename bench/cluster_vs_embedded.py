@@ -7,12 +7,13 @@
 What it does, in order (``--dry-run`` prints these steps and starts nothing):
 
 1. seeds the graph in bulk into an embedded data directory (``roost bench seed --data-dir``);
-2. starts the engines with ``roost cluster up --shards N --replicas 1`` (fsync off: a
-   throw-away cluster) and seeds the *same* graph (same parameters and seed) in bulk into
-   them: the bulk seeder runs roost's own services over whatever storage the settings name,
+2. starts the engines with ``roost cluster up --shards N --replicas 1 --processes 0`` (fsync
+   off: a throw-away cluster), migrates them (``roost migrate``) and seeds the *same* graph
+   (same parameters and seed) in bulk into them: the bulk seeder runs roost's own services over whatever storage the settings name,
    here ``ROOST_CLUSTER_CONFIG`` (the PostgreSQL shards and Redis of cluster.toml);
-3. serves three roost processes on loopback: the embedded one, one on the cluster, and one on
-   the cluster with its replicas left out of its cluster.toml (reads go to the primaries):
+3. serves three roost processes on loopback: the embedded one, one on the cluster (every
+   component), and one on the cluster with its replicas left out of its cluster.toml (the API
+   only; its reads go to the primaries):
    read throughput with 1 and 0 replicas is then measured on the same data and tokens;
 4. warms each pair up, then runs each workload with ``roost bench run --compare-target``
    (A B B A slices: the ratio holds while the machine's speed drifts) and the cluster's own
@@ -126,24 +127,27 @@ def bench_run(options: Options, workload: str, target: int, state: str, other: i
 def plan(options: Options) -> list[Step]:
     size = f"{options.accounts}acc"
     cluster_env = {"ROOST_ENV_FILE": str(options.cluster_env)}
+    cluster_roost = options.work / "cluster-roost"  # roost's own files on the cluster shape
     steps = [
         Step("seed the embedded shape", seed_args(options, "embedded", options.embedded_dir)),
-        Step("start the engines", roost("cluster", "up", "--shards", str(options.shards), "--replicas", "1",
-                                        "--no-fsync", "--state-dir", str(options.cluster_dir))),
-        Step("seed the same graph into the cluster",
-             (*seed_args(options, "cluster", options.work / "cluster-roost"), "--config", str(options.cluster_env)),
+        Step("start the engines (no roost processes: this script serves its own)",
+             roost("cluster", "up", "--shards", str(options.shards), "--replicas", "1", "--no-fsync",
+                   "--processes", "0", "--state-dir", str(options.cluster_dir))),
+        Step("migrate the cluster", roost("migrate", "--data-dir", str(cluster_roost)), env=cluster_env,
              before="cluster-configs"),
+        Step("seed the same graph into the cluster",
+             (*seed_args(options, "cluster", cluster_roost), "--config", str(options.cluster_env))),
         Step("serve the embedded shape", roost("up", "--port", str(EMBEDDED_PORT), "--data-dir",
                                                str(options.embedded_dir), "--log-level", "warning"),
              serve=options.url(EMBEDDED_PORT)),
-        Step("serve the cluster shape (1 replica per shard)",
-             roost("up", "--port", str(CLUSTER_PORT), "--data-dir", str(options.work / "cluster-roost"),
+        Step("serve the cluster shape (1 replica per shard; the log consumers run here)",
+             roost("serve", "--port", str(CLUSTER_PORT), "--data-dir", str(cluster_roost),
                    "--log-level", "warning"), env=cluster_env, serve=options.url(CLUSTER_PORT)),
+        # The API only: one process owns the log's consumer groups (roost_processes.py).
         Step("serve the cluster shape reading from the primaries only (0 replicas)",
-             roost("up", "--port", str(PRIMARIES_PORT), "--data-dir", str(options.work / "cluster-roost"),
-                   "--log-level", "warning"),
-             env={"ROOST_ENV_FILE": str(options.cluster_env),
-                  "ROOST_CLUSTER_CONFIG": str(options.primaries_config)},
+             roost("serve", "--target", "gateway", "--port", str(PRIMARIES_PORT), "--data-dir",
+                   str(cluster_roost), "--log-level", "warning"),
+             env={**cluster_env, "ROOST_CLUSTER_CONFIG": str(options.primaries_config)},
              serve=options.url(PRIMARIES_PORT)),
         Step("warm up: cluster and embedded",
              bench_run(options, "home", CLUSTER_PORT, "cluster", EMBEDDED_PORT, "embedded", "warm-up",

@@ -34,12 +34,17 @@ def test_plan_seeds_one_graph_twice_then_compares_in_the_same_runs(script: Modul
     up = next(s for s in steps if s.argv[3:5] == ("cluster", "up"))
     assert steps.index(up) < steps.index(seeds[1])
     assert value_after(up.argv, "--replicas") == "1"
+    assert value_after(up.argv, "--processes") == "0"
+    migrate = next(s for s in steps if s.argv[3:4] == ("migrate",))
+    assert steps.index(up) < steps.index(migrate) < steps.index(seeds[1])
 
     servers = [s for s in steps if s.serve]
     assert len({s.serve for s in servers}) == 3
     assert all(s.serve.startswith("http://127.0.0.1:") for s in servers)  # loopback only
     primaries = servers[2]
     assert primaries.env["ROOST_CLUSTER_CONFIG"] == str(options.primaries_config)
+    assert value_after(primaries.argv, "--target") == "gateway"
+    assert value_after(primaries.argv, "--data-dir") == value_after(servers[1].argv, "--data-dir")
 
     runs = [s for s in steps if s.argv[3:5] == ("bench", "run")]
     measured = [r for r in runs if "--results-dir" in r.argv]
