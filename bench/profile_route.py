@@ -5,7 +5,13 @@ request is roost's own Python (what `roost bench run` cannot separate from the
 HTTP server and wrk). For finding where the time goes, not for figures.
 
     python bench/profile_route.py --data-dir D --state STATE.json [--path /api/v1/timelines/home?limit=20]
-        [--requests 20000] [--profile out.prof]
+        [--requests 20000] [--rounds 3] [--profile out.prof]
+
+It also prints the CPU time per request (the process's, not the wall clock's): on a
+shared machine that moves far less with the other tenants, so two source trees can be
+compared by running this script under each at the same time, each on its own copy of
+the data (``PYTHONPATH=TREE/src python bench/profile_route.py ...``), and reading the
+medians (bench/NOTES.md, session 5).
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 
-async def drive(app: Any, scopes: list[dict[str, Any]], n: int) -> float:
+async def drive(app: Any, scopes: list[dict[str, Any]], n: int) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) for ``n`` requests."""
     sent: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
@@ -30,14 +37,14 @@ async def drive(app: Any, scopes: list[dict[str, Any]], n: int) -> float:
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for i in range(n):
         await app(scopes[i % len(scopes)], receive, send)
         if len(sent) > 1000:
             if sent[0].get("status", 200) != 200:
                 raise SystemExit(f"unexpected response: {sent[0]} {sent[1]}")
             sent.clear()
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu
 
 
 async def main() -> None:
@@ -46,6 +53,7 @@ async def main() -> None:
     parser.add_argument("--state", required=True)
     parser.add_argument("--path", default="/api/v1/timelines/home?limit=20")
     parser.add_argument("--requests", type=int, default=20_000)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile")
     args = parser.parse_args()
     os.environ["ROOST_DATA_DIR"] = args.data_dir
@@ -92,9 +100,12 @@ async def main() -> None:
             spent[info["generation"]] += time.perf_counter() - collecting["t"]
 
     gc.callbacks.append(on_gc)
-    # The machine's noise only ever adds time: the best of three is the figure.
-    elapsed = min([await drive(app, scopes, args.requests) for _ in range(3)])
+    rounds = [await drive(app, scopes, args.requests) for _ in range(args.rounds)]
+    # The machine's noise only ever adds time: the best round is the wall-clock figure.
+    elapsed = min(wall for wall, _ in rounds)
     print(f"{args.requests} requests in {elapsed:.2f}s: {elapsed / args.requests * 1e6:.1f} us/request")
+    cpu = sorted(c / args.requests * 1e6 for _, c in rounds)
+    print(f"CPU per request: median {cpu[len(cpu) // 2]:.1f} us, min {cpu[0]:.1f} us over {len(cpu)} rounds")
     print("time in gc by generation (s, all passes):", [round(x, 3) for x in spent])
     pages = app.state.gateway.serializer.pages
     print(f"page memo: {pages.hits} hits, {pages.misses} misses")

@@ -7,8 +7,11 @@ that loop with ``async with tiny_server() as server``.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
+import sys
 from dataclasses import dataclass, field
-from types import TracebackType
+from pathlib import Path
+from types import ModuleType, TracebackType
 
 import pytest
 
@@ -71,3 +74,17 @@ class TinyServer:
 @pytest.fixture
 def tiny_server() -> type[TinyServer]:
     return TinyServer
+
+
+BENCH_DIR = Path(__file__).resolve().parents[2] / "bench"
+
+
+def load_bench_script(monkeypatch: pytest.MonkeyPatch, file_name: str) -> ModuleType:
+    """A script of bench/ (not a package) imported afresh under a test-only module name."""
+    name = f"{Path(file_name).stem}_under_test"
+    spec = importlib.util.spec_from_file_location(name, BENCH_DIR / file_name)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, name, module)
+    spec.loader.exec_module(module)
+    return module

@@ -58,3 +58,14 @@ def test_all_is_sorted_and_complete() -> None:
     public = {n for n in vars(roost.bench) if not n.startswith("_")}
     modules = {n for n, v in vars(roost.bench).items() if type(v).__name__ == "module"}
     assert set(names) == public - modules
+
+
+def test_run_takes_uniform_readers_but_no_negative_exponent() -> None:
+    base = ["bench", "run", "--target", "http://x", "--workload", "home"]
+    assert parser().parse_args([*base, "--zipf", "0"]).zipf == 0.0
+    try:
+        parser().parse_args([*base, "--zipf", "-1"])
+    except SystemExit as exc:
+        assert exc.code == 2
+    else:
+        raise AssertionError("a negative exponent should be refused")

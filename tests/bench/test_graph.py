@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import random
 import statistics
 
 import pytest
@@ -159,3 +160,13 @@ def test_params_are_validated(bad: dict[str, float]) -> None:
     args: dict[str, float] = {"accounts": 100, "avg_follows": 5, "statuses": 0, **bad}
     with pytest.raises(ValueError):
         GraphParams(**args)  # type: ignore[arg-type,unused-ignore]
+
+
+def test_zipf_exponent_zero_draws_uniformly() -> None:
+    # `roost bench run --zipf 0`: uniform readers (every account alike), as the issue's
+    # cost-with-scale figure asks; the Lua twin in bench/lib.lua uses the same weights.
+    chooser = ZipfChooser(4, 0.0)
+    counts = [0] * 4
+    for rank in chooser.draws(random.Random(3), 40_000):
+        counts[rank] += 1
+    assert all(9_000 < n < 11_000 for n in counts)

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-RAW_ASGI = Path(__file__).resolve().parents[2] / "bench" / "raw_asgi.py"
+from .conftest import load_bench_script
 
 
 def load(monkeypatch: pytest.MonkeyPatch, body_file: Path | None) -> ModuleType:
@@ -19,12 +17,7 @@ def load(monkeypatch: pytest.MonkeyPatch, body_file: Path | None) -> ModuleType:
         monkeypatch.delenv("RAW_ASGI_BODY", raising=False)
     else:
         monkeypatch.setenv("RAW_ASGI_BODY", str(body_file))
-    spec = importlib.util.spec_from_file_location("raw_asgi_under_test", RAW_ASGI)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "raw_asgi_under_test", module)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench_script(monkeypatch, "raw_asgi.py")
 
 
 def get(module: ModuleType, path: str) -> tuple[dict[bytes, bytes], bytes]:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import shutil
 from pathlib import Path
 
 import pytest
 
 from roost.bench.outcome import SliceOutcome
+from roost.bench.runner import LoadPlan, Side, run_load
 from roost.bench.workloads import WORKLOADS, WorkloadData
 from roost.bench.wrk import WrkJob, lua_dir, parse_summary, run_wrk
 
@@ -111,3 +113,22 @@ def test_open_loop_mixed_never_follows_oneself() -> None:
     assert follows
     assert all(b"/api/v1/accounts/11/follow" not in r for r in follows)
     assert all(b"Authorization: Bearer tok-a" in r for r in requests)
+
+
+@needs_wrk
+def test_each_side_can_carry_its_own_seeded_accounts(tiny_server: type[TinyServer]) -> None:
+    # Two deployments seeded with the same graph hold it under their own tokens.
+    async def main() -> None:
+        async with tiny_server() as first, tiny_server() as second:
+            mine = WorkloadData(readers=["tok-first"], targets=["1"], statuses=["9"], reader_ids=["1"])
+            theirs = WorkloadData(readers=["tok-second"], targets=["2"], statuses=["8"], reader_ids=["2"])
+            sides = (Side("a", first.url, WORKLOADS["home"]),
+                     Side("b", second.url, WORKLOADS["home"], theirs))
+            plan = LoadPlan(sides=sides, connections=2, duration_s=2, slice_s=1, warmup_s=0)
+            outcome = await run_load(plan, mine, log=io.StringIO())
+            assert [r.requests > 0 for r in outcome.results] == [True, True]
+            assert set(first.auths) == {"Bearer tok-first"}
+            assert set(second.auths) == {"Bearer tok-second"}
+            assert len(outcome.ratio_pairs) == 2
+
+    asyncio.run(main())

@@ -19,6 +19,13 @@ def _positive_int(raw: str) -> int:
     return value
 
 
+def _non_negative_float(raw: str) -> float:
+    value = float(raw)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {raw}")
+    return value
+
+
 def _positive_float(raw: str) -> float:
     value = float(raw)
     if value <= 0:
@@ -89,10 +96,14 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="unmeasured warm-up per side (default: %(default)s)")
     p.add_argument("--timeout", type=_positive_float, default=5.0, metavar="SECONDS",
                    help="request timeout (default: %(default)s)")
-    p.add_argument("--zipf", type=_positive_float, default=1.0, help="Zipf exponent for choosing users")
+    p.add_argument("--zipf", type=_non_negative_float, default=1.0,
+                   help="Zipf exponent for choosing users (0: uniform, every reader alike)")
     p.add_argument("--compare", choices=sorted(WORKLOADS), metavar="WORKLOAD",
                    help="alternate with this workload and report the throughput ratio")
     p.add_argument("--compare-target", metavar="URL", help="alternate with this server instead")
+    p.add_argument("--compare-state", metavar="STATE.json",
+                   help="the --compare-target's own state, when it was seeded apart "
+                        "(e.g. the same graph in another shape)")
     p.add_argument("--name", help="result name (default: derived from the arguments)")
     p.add_argument("--json", metavar="OUT.json", help="write every figure and the conditions here")
     p.add_argument("--plot", metavar="OUT.png", help="plot throughput and latency over time")

@@ -105,6 +105,8 @@ def _graph_info(state: BenchState | None) -> dict[str, Any] | None:
 
 def _sides(args: argparse.Namespace, target: str) -> tuple[Side, ...]:
     first = WORKLOADS[args.workload]
+    if args.compare_state and not args.compare_target:
+        raise UsageError("--compare-state needs --compare-target (the server it was seeded into)")
     if not (args.compare or args.compare_target):
         return (Side(first.name, target, first),)
     second = WORKLOADS[args.compare or args.workload]
@@ -115,7 +117,10 @@ def _sides(args: argparse.Namespace, target: str) -> tuple[Side, ...]:
         labels = (f"{first.name}@{urlsplit(target).netloc}", f"{second.name}@{urlsplit(other).netloc}")
     else:
         raise UsageError("--compare needs another workload or another --compare-target")
-    return Side(labels[0], target, first), Side(labels[1], other, second)
+    # The other server may hold the same graph under its own ids and tokens.
+    other_data = (WorkloadData.from_state(BenchState.load(Path(args.compare_state)))
+                  if args.compare_state else None)
+    return Side(labels[0], target, first), Side(labels[1], other, second, other_data)
 
 
 def _default_name(args: argparse.Namespace, state: BenchState | None) -> str:

@@ -33,6 +33,9 @@ class Side:
     label: str
     target: str
     workload: Workload
+    # This side's own seeded accounts (another deployment seeded with the same graph
+    # has other ids and tokens); None: the run's.
+    data: WorkloadData | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,10 +80,15 @@ class LoadOutcome:
 
 
 class _Engine:
-    def __init__(self, plan: LoadPlan, data: WorkloadData | None, env: dict[str, str]) -> None:
+    def __init__(self, plan: LoadPlan, data: WorkloadData | None, folder: Path) -> None:
         self._plan = plan
         self._data = data
-        self._env = env
+        self._envs: dict[str, dict[str, str]] = {}
+        for k, side in enumerate(plan.sides):
+            side_data = side.data or data
+            env = side_data.write_files(_subfolder(folder, k)) if side_data is not None else {}
+            env["ROOST_BENCH_ZIPF"] = str(plan.zipf_s)
+            self._envs[side.label] = env
         self._sources: dict[str, RequestSource] = {}
 
     async def run(self, side: Side, seconds: float) -> SliceOutcome:
@@ -93,14 +101,14 @@ class _Engine:
                 threads=plan.threads,
                 duration_s=max(1, round(seconds)),
                 timeout_s=plan.timeout_s,
-                env=self._env,
+                env=self._envs[side.label],
                 label=side.label,
             )
             return await run_wrk(job)
         source = self._sources.get(side.label)
         if source is None:
             source = self._sources[side.label] = request_source(
-                side.workload, side.target, self._data, plan.zipf_s
+                side.workload, side.target, side.data or self._data, plan.zipf_s
             )
         parts = urlsplit(side.target)
         config = OpenLoopConfig(
@@ -118,9 +126,7 @@ class _Engine:
 async def run_load(plan: LoadPlan, data: WorkloadData | None, log: TextIO | None = None) -> LoadOutcome:
     out = log if log is not None else sys.stderr
     with tempfile.TemporaryDirectory(prefix="roost-bench-") as tmp:
-        env = data.write_files(Path(tmp)) if data is not None else {}
-        env["ROOST_BENCH_ZIPF"] = str(plan.zipf_s)
-        engine = _Engine(plan, data, env)
+        engine = _Engine(plan, data, Path(tmp))
         if plan.warmup_s > 0:
             for side in plan.sides:
                 print(f"  warm-up {side.label}: {plan.warmup_s:g}s", file=out, flush=True)
@@ -143,6 +149,12 @@ async def run_load(plan: LoadPlan, data: WorkloadData | None, log: TextIO | None
             if sb.requests:
                 pairs.append((sa.requests / sa.duration_s) / (sb.requests / sb.duration_s))
     return LoadOutcome(results, pairs)
+
+
+def _subfolder(folder: Path, k: int) -> Path:
+    path = folder / f"side{k}"
+    path.mkdir(exist_ok=True)
+    return path
 
 
 def merge_slices(side: Side, outcomes: Sequence[SliceOutcome], plan: LoadPlan, run_start: float) -> LoadResult:

@@ -226,6 +226,12 @@ async def seed_bulk(data_dir: Path, plan: GraphPlan, options: SeedOptions | None
     settings = Settings.from_env({**os.environ, **read_env_file(config)}, data_dir=data_dir)
     container = await start(settings, ("statuses", "workers"))
     try:
-        return await BulkSeeder(container, plan, options or SeedOptions()).seed()
+        sessions = container.extras.get("read_your_writes")
+        if sessions is None:
+            return await BulkSeeder(container, plan, options or SeedOptions()).seed()
+        # The cluster shape: the seeder reads back what it has just written (a status
+        # right after creating it), which a replica may not have replayed yet.
+        with sessions.on_primaries():
+            return await BulkSeeder(container, plan, options or SeedOptions()).seed()
     finally:
         await stop(container)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, MutableMapping
-from typing import Any
+from typing import Any, TypeVar
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -52,9 +52,18 @@ def parse_address(raw: str) -> IPAddress | None:
     return address
 
 
+# Resolutions remembered per peer (and per X-Forwarded-For chain behind a trusted
+# proxy): parsing addresses with ipaddress on every request cost about a tenth of a
+# home-timeline request, and a client keeps its address across its requests. A
+# full memo is emptied (forged chains cannot grow it without bound).
+MEMO_ENTRIES = 4096
+
+
 class ClientAddressResolver:
     def __init__(self, trusted_proxies: Iterable[IPNetwork]) -> None:
         self.trusted = tuple(trusted_proxies)
+        self._peers: dict[str | None, tuple[str | None, bool]] = {}
+        self._chains: dict[tuple[str | None, tuple[bytes, ...]], str | None] = {}
 
     def is_trusted(self, address: IPAddress) -> bool:
         return any(address.version == net.version and address in net for net in self.trusted)
@@ -62,32 +71,58 @@ class ClientAddressResolver:
     def resolve(self, scope: MutableMapping[str, Any]) -> str | None:
         peer = scope.get("client")
         host: str | None = peer[0] if peer else None
+        known = self._peers.get(host)
+        if known is None:
+            known = _remember(self._peers, host, self._peer(host))
+        address, trusted = known
+        if not trusted:
+            return address
+        chain = tuple(value for name, value in scope.get("headers", ()) if name == b"x-forwarded-for")
+        if not chain:
+            return address
+        key = (address, chain)
+        if key in self._chains:
+            return self._chains[key]
+        return _remember(self._chains, key, self._walk(address, chain))
+
+    def _peer(self, host: str | None) -> tuple[str | None, bool]:
+        """The socket peer's address as a key, and whether it is a trusted proxy."""
         current = None if host is None else parse_address(host)
         if current is None:
-            return host  # not an IP (a unix socket, a test client): used as it is
-        if not self.is_trusted(current):
-            return str(current)
-        hops = [
-            hop
-            for name, value in scope.get("headers", ())
-            if name == b"x-forwarded-for"
-            for hop in value.decode("latin-1").split(",")
-        ]
+            return host, False  # not an IP (a unix socket, a test client): used as it is
+        return str(current), self.is_trusted(current)
+
+    def _walk(self, peer: str | None, chain: tuple[bytes, ...]) -> str | None:
+        """X-Forwarded-For from the right, from a trusted peer, to the first hop no
+        trusted proxy vouches for."""
+        current = peer
+        hops = [hop for value in chain for hop in value.decode("latin-1").split(",")]
         for raw in reversed(hops):
             address = parse_address(raw)
             if address is None:
                 # Only a trusted hop can have written this far right, so it is the
                 # furthest sender we know; a garbage entry never becomes a key.
                 break
-            current = address
+            current = str(address)
             if not self.is_trusted(address):
                 break
-        return str(current)
+        return current
 
     def remember(self, scope: MutableMapping[str, Any]) -> str | None:
         address = self.resolve(scope)
         scope[SCOPE_KEY] = address
         return address
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _remember(memo: dict[K, V], key: K, value: V) -> V:
+    if len(memo) >= MEMO_ENTRIES:
+        memo.clear()
+    memo[key] = value
+    return value
 
 
 def client_address(scope: MutableMapping[str, Any]) -> str | None:

@@ -87,3 +87,18 @@ def test_throttle_key_groups_an_ipv6_subscriber() -> None:
     assert throttle_key("2001:db8:1:2:3:4:5:6") == throttle_key("2001:db8:1:2:ffff::1") == "2001:db8:1:2::/64"
     assert throttle_key("192.0.2.1") == "192.0.2.1"
     assert throttle_key("testclient") == "testclient"
+
+
+def test_remembered_resolutions_follow_each_request_and_stay_bounded() -> None:
+    from roost.gateway import client_address as module
+
+    resolver = ClientAddressResolver(parse_networks("127.0.0.0/8"))
+    # One proxy, many clients behind it: each request gets its own client, the second time too.
+    for _ in range(2):
+        for n in range(module.MEMO_ENTRIES + 10):
+            client = f"198.51.{n // 256}.{n % 256}"
+            assert resolver.resolve(scope("127.0.0.1", client)) == client
+        assert resolver.resolve(scope("127.0.0.1")) == "127.0.0.1"
+        assert resolver.resolve(scope("203.0.113.9", "198.51.100.7")) == "203.0.113.9"
+    assert len(resolver._chains) <= module.MEMO_ENTRIES
+    assert len(resolver._peers) <= module.MEMO_ENTRIES
