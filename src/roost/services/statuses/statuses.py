@@ -242,6 +242,7 @@ class StatusesService:
         reblog the account's existing reblog of the same original (the store's
         constraints decide, so racing requests in any number of processes agree)."""
         shard = self._db.for_id(status.id)
+        written = None
         async with shard.transaction() as tx:
             if idempotency_key:
                 holder = await self._repo.claim_idempotency_key(
@@ -253,12 +254,12 @@ class StatusesService:
             stored = await self._repo.insert(tx, status, application_id)
             if stored != status.id:
                 return stored
-            await self._accounts.bump_in(tx, status.account_id, "statuses_count", 1, last_status=True)
+            written = await self._accounts.bump_in(tx, status.account_id, "statuses_count", 1, last_status=True)
             await self._outbox.stage(tx, status.account_id, created_event(status, reblog_of_account_id))
         # A crash here is what the outbox is for: the event is committed with the row.
         self._b.failpoints.hit("status.after_commit")
         await self._cache.delete_records("recent", status.account_id)
-        await self._accounts.counters_changed(status.account_id)
+        await self._accounts.counters_changed(status.account_id, written)
         if status.reblog_of_id is not None:
             await self.forget_viewer_flags(status.account_id)
         await self._outbox.flush(shard)
@@ -288,10 +289,11 @@ class StatusesService:
         """Delete a status (no permission check: the caller decides), its event, and its
         second halves on other shards."""
         shard = self._db.for_id(status.id)
+        written = None
         async with shard.transaction() as tx:
             removed = await self._repo.delete(tx, status.id)
             if removed:
-                await self._accounts.bump_in(tx, status.account_id, "statuses_count", -1)
+                written = await self._accounts.bump_in(tx, status.account_id, "statuses_count", -1)
                 await self._outbox.stage(
                     tx, status.account_id,
                     {"type": "status.deleted", "status_id": status.id, "account_id": status.account_id,
@@ -302,7 +304,7 @@ class StatusesService:
         await self._cache.delete_records("recent", status.account_id)
         if not removed:
             return
-        await self._accounts.counters_changed(status.account_id)
+        await self._accounts.counters_changed(status.account_id, written)
         await self._outbox.flush(shard)
         # The other halves, on other shards: the relations worker repeats these from
         # the status.deleted event if a crash falls here.
