@@ -69,6 +69,8 @@ def storage_readiness(backends: Backends) -> StorageReadiness | None:
 
 
 async def close(backends: Backends) -> None:
+    if backends.counters is not None:
+        await backends.counters.close()  # write-back: flush what is pending while the database is open
     await backends.timelines.close()
     await backends.log.close()
     await backends.db.close()

@@ -19,6 +19,7 @@ from roost.services.context import Backends
 from roost.services.notifications import NotificationsService
 from roost.services.outbox import Outbox
 from roost.services.search import SearchService
+from roost.services.status_counters import TRANSACTIONAL
 from roost.services.statuses import InteractionsService, StatusesService
 from roost.services.timelines import TimelinesService
 from roost.settings import Settings
@@ -130,6 +131,8 @@ class _Storage:
             raise
         # Recovery: publish events that committed but never reached the log.
         await self._c.outbox_service.flush_all()
+        if b.counters is not None:
+            await b.counters.start()  # the write-back flusher (a no-op when transactional)
 
     async def stop(self) -> None:
         await close(self._c.storage)
@@ -139,6 +142,9 @@ async def _init_storage(c: Container) -> Service:
     c.backends = open_embedded(c.settings)
     if c.settings.redis_url:
         await use_redis(c.backends)
+    elif c.settings.counter_policy != TRANSACTIONAL:
+        await close(c.backends)
+        raise ValueError("counter_policy write_back keeps its deltas in Redis: set redis_url")
     c.extras["storage_readiness"] = storage_readiness(c.backends)
     c.outbox = Outbox(c.backends.db, c.backends.log, c.backends.failpoints, c.backends.repos.outbox)
     return _Storage(c)

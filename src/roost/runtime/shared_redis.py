@@ -17,6 +17,7 @@ from roost.adapters.redis import (
 )
 from roost.adapters.redis.client import MAX_CONNECTIONS, POOL_WAIT_S
 from roost.domain.ids import IdGenerator
+from roost.runtime.counters import use_counter_policy
 from roost.services.context import Backends
 
 
@@ -41,3 +42,4 @@ async def use_redis(backends: Backends) -> None:
     backends.ids = IdGenerator(lease=lease)
     backends.worker_lease = lease
     backends.on_close.append(client.aclose)
+    use_counter_policy(backends, client)

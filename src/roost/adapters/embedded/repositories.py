@@ -12,6 +12,7 @@ from roost.adapters.embedded.sqlite_search import SqliteSearchIndex
 from roost.adapters.embedded.sqlite_statuses import (
     SqliteFavourites,
     SqliteReblogs,
+    SqliteStatusCounts,
     SqliteStatuses,
     SqliteThreadLinks,
 )
@@ -27,6 +28,7 @@ def open_repositories(db: SqliteDatabase) -> Repositories:
         thread_links=SqliteThreadLinks(db),
         reblogs=SqliteReblogs(db),
         favourites=SqliteFavourites(db),
+        status_counts=SqliteStatusCounts(db),
         accounts=SqliteAccounts(db),
         keys=SqliteKeyDirectory(db),
         follows=SqliteFollowGraph(db),

@@ -21,6 +21,7 @@ from roost.services.accounts import AccountsService, FollowsService, OAuthServic
 from roost.services.cache_aside import get_by_ids, get_or_load
 from roost.services.context import Backends
 from roost.services.outbox import Outbox
+from roost.services.status_counters import counter_policy
 from roost.services.statuses.links import StatusLinks
 from roost.services.text_input import refuse_nul_in
 
@@ -67,13 +68,16 @@ class StatusesService:
         # The cache-aside loader of status misses: the repository itself, no wrapper
         # coroutine in between (the home timeline hydrates through it).
         self._load = partial(self._repo.load_on, apps=oauth.app_by_id)
-        self.links = StatusLinks(backends.db, backends.cache, backends.repos.thread_links, backends.repos.reblogs)
+        self.counters = counter_policy(backends)
+        self.links = StatusLinks(backends.db, self.counters, backends.repos.thread_links, backends.repos.reblogs)
 
     # -- reading ---------------------------------------------------------------------
 
     async def get_many(self, ids: Iterable[int]) -> dict[int, Status]:
-        """Statuses by id, cache-aside; misses are batched into one query per shard."""
-        return await get_by_ids(self._cache, "s", ids, self._db.shard_map, self._load)
+        """Statuses by id, cache-aside; misses are batched into one query per shard.
+        Their counters as the counter policy has them (write-back: + pending deltas)."""
+        found = await get_by_ids(self._cache, "s", ids, self._db.shard_map, self._load)
+        return await self.counters.overlay(found)
 
     async def recent_ascending(self, authors: Iterable[int]) -> dict[int, list[int]]:
         """Each author's recent non-direct status ids, oldest first (the celebrity
