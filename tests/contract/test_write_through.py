@@ -114,7 +114,7 @@ def test_a_writer_that_reaches_the_cache_late_cannot_put_back_an_older_copy(
         account = await one.person("racer")
         shard = first.db.for_id(account.id)
         copies: list[Any] = []
-        for name in ("older", "newer"):
+        for _ in ("older", "newer"):
             async with shard.transaction() as tx:
                 await first.repos.accounts.add_to_counter(tx, account.id, "followers_count", 1)
                 copies.append(await first.repos.accounts.load_in(tx, account.id))

@@ -185,7 +185,7 @@ class StatusCounts(Protocol):
         on ``tx``'s shard. A status that is gone is skipped."""
         ...
 
-    async def recount(self, status_ids: Sequence[int] | None) -> int:
+    async def recount(self, status_ids: Sequence[int] | None) -> list[int]:
         """Set the three counters of these statuses (every status when None) to the
-        number of their rows; returns how many statuses were recounted."""
+        number of their rows; returns the ids of those whose counters were wrong."""
         ...

@@ -135,16 +135,16 @@ class WriteBackCounters:
             if applied is None:
                 await asyncio.sleep(min(self._interval, 0.05))
 
-    async def recount(self, status_ids: Sequence[int] | None = None) -> int:
+    async def recount(self, status_ids: Sequence[int] | None = None) -> list[int]:
         """The reconcile job: set the counters of these statuses (all when None) from
         their relation rows, and drop their deltas, which the rows already count.
         Exact when no interaction with them is in flight (run it after Redis lost its
-        memory, or from ``roost`` operator commands)."""
+        memory). Returns the ids whose counters it corrected."""
         await self._deltas.forget(status_ids)
-        recounted = await self._counts.recount(status_ids)
-        if status_ids is not None:
-            await self._cache.delete_records("s", *status_ids)
-        return recounted
+        corrected = await self._counts.recount(status_ids)
+        if corrected:
+            await self._cache.delete_records("s", *corrected)
+        return corrected
 
     async def start(self) -> None:
         if self._task is None:
@@ -153,7 +153,12 @@ class WriteBackCounters:
     async def close(self) -> None:
         await cancel_and_wait(self._task)
         self._task = None
-        await self.flush_all()
+        try:
+            await self.flush_all()
+        except RoostError as error:
+            # Redis (or the database) is out of reach: what is pending stays in Redis for
+            # the next process's flusher, unless Redis lost it too (then: recount).
+            log.warning("counters: could not flush at shutdown (%s); pending deltas stay in Redis", error)
 
     async def _run(self) -> None:
         while True:

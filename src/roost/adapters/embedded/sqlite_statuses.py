@@ -75,12 +75,15 @@ ADD_ACCOUNT_FAVOURITE = (
 REMOVE_ACCOUNT_FAVOURITE = "DELETE FROM account_favourites WHERE account_id = ? AND status_id = ?"
 
 _COUNTERS = frozenset({"replies_count", "reblogs_count", "favourites_count"})
-# The three counters from the relation rows they count (the write-back policy's repair).
+# The three counters from the relation rows they count (the write-back policy's repair),
+# only where one is wrong (so the caller knows which cached statuses to drop).
+_FAVOURITES = "(SELECT COUNT(*) FROM favourites f WHERE f.status_id = statuses.id)"
+_REBLOGS = "(SELECT COUNT(*) FROM reblogs r WHERE r.status_id = statuses.id)"
+_REPLIES = "(SELECT COUNT(*) FROM status_replies t WHERE t.parent_id = statuses.id)"
 RECOUNT = (
-    "UPDATE statuses SET"
-    " favourites_count = (SELECT COUNT(*) FROM favourites f WHERE f.status_id = statuses.id),"
-    " reblogs_count = (SELECT COUNT(*) FROM reblogs r WHERE r.status_id = statuses.id),"
-    " replies_count = (SELECT COUNT(*) FROM status_replies t WHERE t.parent_id = statuses.id)"
+    f"UPDATE statuses SET favourites_count = {_FAVOURITES}, reblogs_count = {_REBLOGS},"
+    f" replies_count = {_REPLIES}"
+    f" WHERE (favourites_count <> {_FAVOURITES} OR reblogs_count <> {_REBLOGS} OR replies_count <> {_REPLIES})"
 )
 
 
@@ -417,13 +420,14 @@ class SqliteStatusCounts(_Base):
             if delta:
                 await _bump(ex, status_id, counter, delta)
 
-    async def recount(self, status_ids: Sequence[int] | None) -> int:
-        recounted = 0
+    async def recount(self, status_ids: Sequence[int] | None) -> list[int]:
+        corrected: list[int] = []
         if status_ids is None:
             for shard in self._db.shards:
                 async with shard.transaction() as tx:
-                    recounted += await executor(tx).execute(RECOUNT, ())
-            return recounted
+                    rows = await executor(tx).fetch_all(f"{RECOUNT} RETURNING id", ())
+                corrected += [r["id"] for r in rows]
+            return corrected
         by_shard: dict[int, list[int]] = {}
         for status_id in dict.fromkeys(status_ids):
             by_shard.setdefault(self._db.shard_map.physical_for_id(status_id), []).append(status_id)
@@ -432,8 +436,9 @@ class SqliteStatusCounts(_Base):
                 for start in range(0, len(ids), IN_CHUNK):
                     chunk = ids[start : start + IN_CHUNK]
                     marks = ",".join("?" * len(chunk))
-                    recounted += await executor(tx).execute(f"{RECOUNT} WHERE id IN ({marks})", chunk)
-        return recounted
+                    rows = await executor(tx).fetch_all(f"{RECOUNT} AND id IN ({marks}) RETURNING id", chunk)
+                    corrected += [r["id"] for r in rows]
+        return corrected
 
 
 async def _change(tx: Tx, status_id: int, counter: str, delta: int, sql: str, params: tuple[int, ...]) -> bool:
