@@ -60,6 +60,12 @@ async def seen(s: Services, status_id: int) -> tuple[int, int, int]:
     return status.favourites_count, status.reblogs_count, status.replies_count
 
 
+async def first_post(s: Services, text: str) -> tuple[Identity, Status]:
+    """An author and its status."""
+    author = Services.identity(await s.person("author"))
+    return author, await s.statuses.create(author, text)
+
+
 async def crowd(s: Services, n: int, prefix: str = "fan") -> list[Identity]:
     return [Services.identity(await s.person(f"{prefix}{i}")) for i in range(n)]
 
@@ -99,8 +105,7 @@ def test_the_loss_window_is_the_unflushed_deltas_and_the_recount_repairs_it(
         family: Family, redis_fresh: RedisServer) -> None:
     async def work(b: Backends) -> None:
         s = write_back(b, redis_fresh)
-        author = Services.identity(await s.person("author"))
-        post = await s.statuses.create(author, "popular")
+        _, post = await first_post(s, "popular")
         fans = await crowd(s, 5)
         for fan in fans[:2]:
             await s.interactions.favourite(fan, post.id)
@@ -132,8 +137,7 @@ def test_the_loss_window_is_the_unflushed_deltas_and_the_recount_repairs_it(
 def test_a_clean_shutdown_flushes_every_delta(family: Family, redis_fresh: RedisServer) -> None:
     async def interact(b: Backends) -> int:
         s = write_back(b, redis_fresh)
-        author = Services.identity(await s.person("author"))
-        post = await s.statuses.create(author, "before shutdown")
+        author, post = await first_post(s, "before shutdown")
         for fan in await crowd(s, 4):
             await s.interactions.favourite(fan, post.id)
             await s.interactions.reblog(fan, post.id)
@@ -188,8 +192,7 @@ def test_with_redis_out_of_reach_the_counter_goes_to_the_database_at_once(
 
     async def work(b: Backends) -> None:
         s = write_back(b, redis_fresh, redis_port=dead)  # the cache is up, the counter store is not
-        author = Services.identity(await s.person("author"))
-        post = await s.statuses.create(author, "hello")
+        _, post = await first_post(s, "hello")
         fan = Services.identity(await s.person("fan"))
         assert (await s.interactions.favourite(fan, post.id)).favourites_count == 1
         assert await stored(s, post.id) == (1, 0, 0)
@@ -201,8 +204,7 @@ def test_the_embedded_default_counts_in_the_transaction(family: Family) -> None:
     async def work(b: Backends) -> None:
         s = services(b)
         assert b.settings.counter_policy == "transactional" and s.statuses.counters.in_transaction
-        author = Services.identity(await s.person("author"))
-        post = await s.statuses.create(author, "hello")
+        _, post = await first_post(s, "hello")
         await s.interactions.favourite(Services.identity(await s.person("fan")), post.id)
         assert await stored(s, post.id) == (1, 0, 0)
 
@@ -212,8 +214,7 @@ def test_the_embedded_default_counts_in_the_transaction(family: Family) -> None:
 def test_gather_is_safe_for_concurrent_increments(family: Family, redis_fresh: RedisServer) -> None:
     async def work(b: Backends) -> None:
         s = write_back(b, redis_fresh)
-        author = Services.identity(await s.person("author"))
-        post = await s.statuses.create(author, "at once")
+        _, post = await first_post(s, "at once")
         fans = await crowd(s, 8)
         await asyncio.gather(*(s.interactions.favourite(f, post.id) for f in fans))
         assert await seen(s, post.id) == (8, 0, 0)

@@ -30,11 +30,16 @@ async def stored_account(b: Backends, account_id: int) -> Account:
     return (await b.repos.accounts.get_many([account_id]))[account_id]
 
 
+def processes(first: Backends, second: Backends, redis: RedisServer) -> tuple[Services, Services]:
+    """The services of two processes whose caches are the one Redis."""
+    share_redis_cache(first, redis), share_redis_cache(second, redis)
+    return services(first), services(second)
+
+
 def test_a_profile_update_is_in_the_cache_for_every_process_at_once(
         family: Family, redis_fresh: RedisServer) -> None:
     async def work(first: Backends, second: Backends) -> None:
-        share_redis_cache(first, redis_fresh), share_redis_cache(second, redis_fresh)
-        one, two = services(first), services(second)
+        one, two = processes(first, second, redis_fresh)
         alice = await one.person("alice")
         before = await two.accounts.require(alice.id)  # the second process has it cached
         assert before.display_name == "" and await cached_account(second, alice.id) == before
@@ -54,8 +59,7 @@ def test_a_profile_update_is_in_the_cache_for_every_process_at_once(
 def test_a_follow_moves_both_counts_in_the_cache_for_every_process(
         family: Family, redis_fresh: RedisServer) -> None:
     async def work(first: Backends, second: Backends) -> None:
-        share_redis_cache(first, redis_fresh), share_redis_cache(second, redis_fresh)
-        one, two = services(first), services(second)
+        one, two = processes(first, second, redis_fresh)
         fan, idol = await one.person("fan"), await one.person("idol")
         await two.accounts.get_many([fan.id, idol.id])  # cached as they were
         await one.follows.follow(fan.id, idol.id)
@@ -109,8 +113,7 @@ def test_concurrent_writers_in_two_processes_leave_the_newest_copy_cached(
 def test_a_writer_that_reaches_the_cache_late_cannot_put_back_an_older_copy(
         family: Family, redis_fresh: RedisServer) -> None:
     async def work(first: Backends, second: Backends) -> None:
-        share_redis_cache(first, redis_fresh), share_redis_cache(second, redis_fresh)
-        one, two = services(first), services(second)
+        one, two = processes(first, second, redis_fresh)
         account = await one.person("racer")
         shard = first.db.for_id(account.id)
         copies: list[Any] = []
@@ -131,8 +134,7 @@ def test_a_writer_that_reaches_the_cache_late_cannot_put_back_an_older_copy(
 
 def test_a_deleted_account_stays_gone_from_the_cache(family: Family, redis_fresh: RedisServer) -> None:
     async def work(first: Backends, second: Backends) -> None:
-        share_redis_cache(first, redis_fresh), share_redis_cache(second, redis_fresh)
-        one, two = services(first), services(second)
+        one, two = processes(first, second, redis_fresh)
         account = await one.person("leaving")
         async with first.db.for_id(account.id).transaction() as tx:
             await first.repos.accounts.add_to_counter(tx, account.id, "followers_count", 1)
