@@ -347,10 +347,10 @@ class SqliteStatuses(_Base):
 
 class SqliteThreadLinks(_Base):
     async def link(self, tx: Tx, parent_id: int, reply_id: int, *, count: bool = True) -> bool:
-        return await _change(tx, parent_id, "replies_count", count and 1, LINK_REPLY, (parent_id, reply_id))
+        return await _change(tx, parent_id, "replies_count", 1 if count else 0, LINK_REPLY, (parent_id, reply_id))
 
     async def unlink(self, tx: Tx, parent_id: int, reply_id: int, *, count: bool = True) -> bool:
-        return await _change(tx, parent_id, "replies_count", count and -1, UNLINK_REPLY, (parent_id, reply_id))
+        return await _change(tx, parent_id, "replies_count", -1 if count else 0, UNLINK_REPLY, (parent_id, reply_id))
 
     async def replies(self, parent_id: int) -> list[int]:
         rows = await self._db.for_id(parent_id).fetch_all(REPLIES, (parent_id,))
@@ -360,13 +360,13 @@ class SqliteThreadLinks(_Base):
 class SqliteReblogs(_Base):
     async def link(self, tx: Tx, original_id: int, account_id: int, wrapper_id: int, *, count: bool = True) -> bool:
         return await _change(
-            tx, original_id, "reblogs_count", count and 1, LINK_REBLOG, (original_id, account_id, wrapper_id)
+            tx, original_id, "reblogs_count", 1 if count else 0, LINK_REBLOG, (original_id, account_id, wrapper_id)
         )
 
     async def unlink(self, tx: Tx, original_id: int, account_id: int, wrapper_id: int, *,
                      count: bool = True) -> bool:
         return await _change(
-            tx, original_id, "reblogs_count", count and -1, UNLINK_REBLOG, (original_id, account_id, wrapper_id)
+            tx, original_id, "reblogs_count", -1 if count else 0, UNLINK_REBLOG, (original_id, account_id, wrapper_id)
         )
 
     async def wrappers(self, original_id: int) -> list[int]:
@@ -380,12 +380,12 @@ class SqliteReblogs(_Base):
 class SqliteFavourites(_Base):
     async def add(self, tx: Tx, status_id: int, account_id: int, favourite_id: int, *, count: bool = True) -> bool:
         return await _change(
-            tx, status_id, "favourites_count", count and 1, ADD_FAVOURITE, (status_id, account_id, favourite_id)
+            tx, status_id, "favourites_count", 1 if count else 0, ADD_FAVOURITE, (status_id, account_id, favourite_id)
         )
 
     async def remove(self, tx: Tx, status_id: int, account_id: int, *, count: bool = True) -> bool:
         return await _change(
-            tx, status_id, "favourites_count", count and -1, REMOVE_FAVOURITE, (status_id, account_id)
+            tx, status_id, "favourites_count", -1 if count else 0, REMOVE_FAVOURITE, (status_id, account_id)
         )
 
     async def favourite_id(self, status_id: int, account_id: int) -> int | None:
