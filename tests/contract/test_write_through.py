@@ -17,8 +17,10 @@ from roost.domain.entities import Account
 from roost.services.context import Backends
 from roost.services.write_through import write_through
 
-from .conftest import Family
+from .conftest import ALL_FAMILIES, Family
 from .policies import Services, services, share_redis_cache
+
+FAMILIES = ALL_FAMILIES
 
 
 async def cached_account(b: Backends, account_id: int) -> Account | None:
