@@ -126,6 +126,17 @@ class Settings:
     redis_url: str = ""
     # A worker-id lease in Redis lapses this long after its last renewal (renewed every third).
     worker_lease_ttl_seconds: float = 15.0
+    # Status counters (issue #9 item 5; services/status_counters.py, docs/CACHING.md):
+    # "transactional" counts favourites, reblogs and replies in the transaction of their
+    # row (the embedded default); "write_back" (the cluster shape's default; embedded, it
+    # needs redis_url) keeps the increments in
+    # Redis and applies them in batches of counter_flush_batch every
+    # counter_flush_interval_seconds: if Redis loses its memory, at most that interval of
+    # increments is lost from the counters (the rows are not), repaired by a recount.
+    # "" (the default): the shape's own default, as above.
+    counter_policy: str = ""
+    counter_flush_interval_seconds: float = 1.0
+    counter_flush_batch: int = 1000
     failpoints: str = ""
     # Migrate the schema at start (under the migration lock): the one-process shape
     # (roost up). When processes are one of several (roost serve --target), they only

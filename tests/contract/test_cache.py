@@ -300,6 +300,93 @@ def test_a_changed_record_gets_a_new_version(open_cache: Callable[[], Any]) -> N
     run(body())
 
 
+def test_a_stuck_rebuild_elsewhere_is_waited_for_briefly_then_read_from_the_database(
+        open_cache: Callable[[], Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another process holds the key and never fills it: after the bounded wait the
+    caller reads the database itself, once (no stampede, no hang)."""
+    monkeypatch.setattr(cache_aside, "WAIT_SECONDS", 0.2)
+
+    async def body() -> None:
+        async with open_cache() as stuck, open_cache() as cache:
+            status_id = old_id(45)
+            assert await stuck.claim([f"s:{status_id}"], 60) == {f"s:{status_id}"}
+            loads: list[list[int]] = []
+
+            async def load(physical: int, ids: list[int]) -> dict[int, Status]:
+                loads.append(ids)
+                return {i: Status(i, 7, "x", "<p>x</p>") for i in ids}
+
+            found = await asyncio.wait_for(get_by_ids(cache, "s", [status_id], SHARDS, load), WAIT_S)
+            assert list(found) == [status_id] and loads == [[status_id]]
+            # The value it read is cached for everyone, though the claim is still held.
+            assert await cache.get_records("s", [status_id]) == found
+
+    run(body())
+
+
+# -- write-through: the newest revision wins ---------------------------------------------
+
+
+def revised(account_id: int, revision: int, name: str = "") -> Account:
+    account = Account(account_id, "carol", display_name=name or f"rev {revision}", revision=revision)
+    stamp(account)
+    return account
+
+
+def test_a_record_is_replaced_only_by_a_higher_revision(open_cache: Callable[[], Any]) -> None:
+    async def body() -> None:
+        async with open_cache() as first, open_cache() as second:
+            assert await first.set_records_if_newer("a", {1: revised(1, 5), 2: revised(2, 1)}) == {1, 2}
+            # Lower and equal revisions are refused, from any process; higher ones win.
+            assert await second.set_records_if_newer("a", {1: revised(1, 4), 2: revised(2, 2)}) == {2}
+            assert await first.set_records_if_newer("a", {1: revised(1, 5, "same revision")}) == set()
+            got = await first.get_records("a", [1, 2])
+            assert got == {1: revised(1, 5), 2: revised(2, 2)}
+            # A deleted record stays deleted: its tombstone refuses a late writer.
+            await second.delete_records("a", 1)
+            await second.set_absent("a", [1], 60)
+            assert await first.set_records_if_newer("a", {1: revised(1, 9)}) == set()
+            assert await first.get_records("a", [1]) == {}
+            # An expired copy is no obstacle.
+            await first.set_records_if_newer("a", {3: revised(3, 7)}, ttl=0.05)
+            await until_gone(lambda: _empty(first.get_records("a", [3])))
+            assert await second.set_records_if_newer("a", {3: revised(3, 1)}) == {3}
+
+    run(body())
+
+
+def test_concurrent_writers_leave_the_highest_revision(open_cache: Callable[[], Any]) -> None:
+    async def body() -> None:
+        async with open_cache() as first, open_cache() as second:
+            revisions = list(range(1, 41))
+            order = revisions[1::2] + revisions[0::2][::-1]  # arrival order unlike commit order
+            await asyncio.gather(*(
+                (first if r % 2 else second).set_records_if_newer("a", {8: revised(8, r)}) for r in order
+            ))
+            assert (await second.get_records("a", [8]))[8].revision == 40
+
+    run(body())
+
+
+def test_a_fill_read_before_a_write_does_not_replace_it(open_cache: Callable[[], Any]) -> None:
+    """Cache-aside fills of a written-through kind obey the same rule: a reader that
+    loaded an older row (a lagging replica, a slow query) cannot bury a newer copy."""
+
+    async def body() -> None:
+        async with open_cache() as reader, open_cache() as writer:
+            account_id = old_id(90)
+
+            async def slow_load(physical: int, ids: list[int]) -> dict[int, Account]:
+                # While this read is on its way, a write commits and writes through.
+                await writer.set_records_if_newer("a", {account_id: revised(account_id, 2)})
+                return {account_id: Account(account_id, "carol", display_name="rev 1", revision=1)}
+
+            await get_by_ids(reader, "a", [account_id], SHARDS, slow_load, revisioned=True)
+            assert (await reader.get_records("a", [account_id]))[account_id] == revised(account_id, 2)
+
+    run(body())
+
+
 # -- Redis only: a cache that cannot be reached ------------------------------------------
 
 
@@ -325,6 +412,9 @@ def test_an_unreachable_redis_reads_as_misses_and_refuses_deletes(monkeypatch: p
             assert loads == [status_id] and cache.errors > 0
             with pytest.raises(Unavailable):
                 await cache.delete_records("s", status_id)
+            # A write-through that cannot write (nor drop the old copy) fails the same way.
+            with pytest.raises(Unavailable):
+                await cache.set_records_if_newer("a", {5: revised(5, 1)})
         finally:
             await cache.close()
 

@@ -23,6 +23,9 @@ class Account:
     last_status_at_ms: int | None = None
     email: str = ""
     indexable: bool = False  # public statuses searchable by anyone (opt-in, as in Mastodon)
+    # Raised by the store on every write to the row: orders the copies write-through puts
+    # in the cache (services/write_through.py), which ``version`` (a digest) cannot.
+    revision: int = 0
     version: int = 0  # see roost.domain.versions: moves whenever any other field does
 
 

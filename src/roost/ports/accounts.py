@@ -114,7 +114,15 @@ class AccountRepository(Protocol):
 
     async def ids_with_followers_at_least(self, threshold: int) -> set[int]: ...
 
-    async def update_profile(self, tx: Tx, account_id: int, change: ProfileChange) -> None: ...
+    async def update_profile(self, tx: Tx, account_id: int, change: ProfileChange) -> None:
+        """Overwrite the given fields; like every write to an account row (counters and
+        ``recount`` too), raise its ``revision`` by one in the same statement."""
+        ...
+
+    async def load_in(self, tx: Tx, account_id: int) -> Account | None:
+        """The account as ``tx`` sees it (on its shard's primary, with this unit of work's
+        own writes): write-through caches what a write left, with its revision."""
+        ...
 
     async def add_to_counter(
         self, tx: Tx, account_id: int, counter: Counter, delta: int, *, last_status_at_ms: int | None = None

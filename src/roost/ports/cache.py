@@ -41,6 +41,15 @@ class Cache(Protocol):
         """Forget records and their tombstones: the next read goes to the store."""
         ...
 
+    # Write-through (services/write_through.py): records of kinds whose store gives every
+    # write a higher ``revision`` (an int attribute of the record, encoded with it).
+    async def set_records_if_newer(self, kind: str, records: Mapping[int, Any], ttl: float | None = None) -> set[int]:
+        """Store each record unless the cache holds a copy of the same or a higher
+        ``revision``, or a tombstone of its id (it was deleted): compared and written
+        atomically per record, across every process sharing the cache, so a writer that
+        lost a race can never put back an older copy. Returns the ids stored."""
+        ...
+
     # Negative caching: ids known to be missing from the store, for a short time.
     async def get_absent(self, kind: str, ids: Iterable[int]) -> set[int]:
         """Those of ``ids`` with a live tombstone."""

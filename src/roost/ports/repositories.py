@@ -18,7 +18,7 @@ from roost.ports.accounts import (
 from roost.ports.notifications import NotificationRepository
 from roost.ports.outbox import OutboxRepository
 from roost.ports.search import SearchIndex
-from roost.ports.statuses import Favourites, Reblogs, StatusRepository, ThreadLinks
+from roost.ports.statuses import Favourites, Reblogs, StatusCounts, StatusRepository, ThreadLinks
 
 
 @dataclass
@@ -31,6 +31,7 @@ class Repositories:
     thread_links: ThreadLinks
     reblogs: Reblogs
     favourites: Favourites
+    status_counts: StatusCounts  # batches and recounts of the write-back policy (ports/counters.py)
     # accounts area (ports/accounts.py)
     accounts: AccountRepository
     keys: KeyDirectory

@@ -13,12 +13,13 @@ Idempotency-Key. Inserting a second one returns (or reports) the first.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from roost.domain.entities import Application, Status
 from roost.domain.pagination import Page
+from roost.ports.counters import Deltas
 from roost.ports.database import Tx
 
 # An OAuth application by id (None when it is gone): names the app a status was posted with.
@@ -124,11 +125,16 @@ class StatusRepository(Protocol):
         ...
 
 
+# Relation writers below take ``count``: True moves the status's counter in the same Tx
+# (only if the row changed); False leaves the counter to the write-back policy
+# (ports/counters.py), which applies it later through StatusCounts.
+
+
 class ThreadLinks(Protocol):
     """``status_replies`` on the parent's shard, with the parent's replies_count."""
 
-    async def link(self, tx: Tx, parent_id: int, reply_id: int) -> bool: ...
-    async def unlink(self, tx: Tx, parent_id: int, reply_id: int) -> bool: ...
+    async def link(self, tx: Tx, parent_id: int, reply_id: int, *, count: bool = True) -> bool: ...
+    async def unlink(self, tx: Tx, parent_id: int, reply_id: int, *, count: bool = True) -> bool: ...
     async def replies(self, parent_id: int) -> list[int]:
         """Reply ids of a parent, oldest first."""
         ...
@@ -137,8 +143,9 @@ class ThreadLinks(Protocol):
 class Reblogs(Protocol):
     """Who reblogged a status, on the original's shard, with its reblogs_count."""
 
-    async def link(self, tx: Tx, original_id: int, account_id: int, wrapper_id: int) -> bool: ...
-    async def unlink(self, tx: Tx, original_id: int, account_id: int, wrapper_id: int) -> bool:
+    async def link(self, tx: Tx, original_id: int, account_id: int, wrapper_id: int, *, count: bool = True) -> bool: ...
+    async def unlink(self, tx: Tx, original_id: int, account_id: int, wrapper_id: int, *,
+                     count: bool = True) -> bool:
         """Remove this wrapper's row only (a replayed deletion must not undo a later reblog)."""
         ...
     async def wrappers(self, original_id: int) -> list[int]: ...
@@ -151,8 +158,8 @@ class Favourites(Protocol):
     """Favourites, stored on both sides: the status's half (with favourites_count) is
     the source of truth, the favouriter's half feeds its list and flags."""
 
-    async def add(self, tx: Tx, status_id: int, account_id: int, favourite_id: int) -> bool: ...
-    async def remove(self, tx: Tx, status_id: int, account_id: int) -> bool: ...
+    async def add(self, tx: Tx, status_id: int, account_id: int, favourite_id: int, *, count: bool = True) -> bool: ...
+    async def remove(self, tx: Tx, status_id: int, account_id: int, *, count: bool = True) -> bool: ...
     async def favourite_id(self, status_id: int, account_id: int) -> int | None: ...
     async def page(self, status_id: int, page: Page) -> list[tuple[int, int]]:
         """(cursor, account id) pairs of a status's favouriters, newest first."""
@@ -166,4 +173,19 @@ class Favourites(Protocol):
 
     async def status_ids_of(self, account_id: int, below: int | None, above: int | None, limit: int) -> list[int]:
         """Ids of the statuses an account favourited, newest status first."""
+        ...
+
+
+class StatusCounts(Protocol):
+    """The counters of statuses as the write-back policy moves them: in batches, and
+    recounted from the relation rows (favourites, reblogs, status_replies)."""
+
+    async def add(self, tx: Tx, deltas: Deltas) -> None:
+        """Add each delta to its status's counter (never below zero); every status is
+        on ``tx``'s shard. A status that is gone is skipped."""
+        ...
+
+    async def recount(self, status_ids: Sequence[int] | None) -> list[int]:
+        """Set the three counters of these statuses (every status when None) to the
+        number of their rows; returns the ids of those whose counters were wrong."""
         ...

@@ -18,11 +18,13 @@ from roost.adapters.embedded.shared_state import FileWorkerIdLeases, MemoryCeleb
 from roost.domain.ids import IdGenerator
 from roost.failpoints import Failpoints
 from roost.ports.database import Migration, ShardedDatabase
+from roost.runtime.counters import use_counter_policy
 from roost.runtime.placement import open_placement
 from roost.runtime.read_your_writes import ReadYourWrites
 from roost.runtime.shared_redis import open_shared_redis, use_redis
 from roost.services.cache_codecs import CODECS
 from roost.services.context import Backends
+from roost.services.status_counters import WRITE_BACK
 from roost.settings import Settings
 
 # The embedded family's schema steps; ``migrations_for`` gives the opened family's.
@@ -79,6 +81,8 @@ def storage_readiness(backends: Backends) -> StorageReadiness | None:
 
 
 async def close(backends: Backends) -> None:
+    if backends.counters is not None:
+        await backends.counters.close()  # write-back: flush what is pending while the database is open
     await backends.timelines.close()
     await backends.log.close()
     await backends.db.close()
@@ -126,12 +130,14 @@ async def open_backends(settings: Settings) -> Opened:
     if settings.cluster_config:
         return await open_cluster(settings)
     backends = open_embedded(settings)
-    if settings.redis_url:
-        try:
+    try:
+        if settings.redis_url:
             await use_redis(backends)
-        except BaseException:
-            await close(backends)
-            raise
+        else:
+            use_counter_policy(backends, None)  # write_back refuses: its deltas live in Redis
+    except BaseException:
+        await close(backends)
+        raise
     return Opened(backends, readiness=storage_readiness(backends))
 
 
@@ -176,6 +182,12 @@ async def open_cluster(settings: Settings) -> Opened:
         failpoints=Failpoints(settings.failpoints), placement=placement, worker_lease=shared.lease,
         celebrities=shared.celebrities, rate_limits=shared.rate_limits,
         on_close=[cache.close, shared.client.aclose])
+    try:
+        # Hot counters are written back in batches here (issue #9), unless the settings say otherwise.
+        use_counter_policy(backends, shared.client, default=WRITE_BACK)
+    except BaseException:
+        await close(backends)
+        raise
     readiness = ClusterReadiness(db, shared.client, log, log_dir, timeout=settings.pg_connect_timeout_seconds,
                                  min_free_bytes=settings.min_free_disk_bytes,
                                  cache_seconds=settings.ready_cache_seconds)

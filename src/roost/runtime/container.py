@@ -165,10 +165,13 @@ async def _init_accounts(c: Container) -> Service:
     return _Started(c.accounts.start)
 
 
-async def _init_statuses(c: Container) -> None:
+async def _init_statuses(c: Container) -> Service:
     b = c.storage
     c.statuses = StatusesService(b, c.accounts_service, c.follows_service, c.oauth_service, c.outbox_service)
     c.interactions = InteractionsService(b, c.statuses, c.outbox_service)
+    # The write-back flusher (a no-op when transactional) runs where statuses are served;
+    # the storage's close flushes what is pending before the database closes.
+    return _Started(c.statuses.counters.start)
 
 
 class _Warming:

@@ -22,6 +22,7 @@ from roost.adapters.redis import (
 from roost.adapters.redis.client import MAX_CONNECTIONS, POOL_WAIT_S
 from roost.adapters.redis.shared_state import RedisWorkerIdLease
 from roost.domain.ids import IdGenerator
+from roost.runtime.counters import use_counter_policy
 from roost.services.context import Backends
 from roost.settings import Settings
 
@@ -65,3 +66,4 @@ async def use_redis(backends: Backends) -> None:
     backends.ids = IdGenerator(lease=shared.lease)
     backends.worker_lease = shared.lease
     backends.on_close.append(shared.client.aclose)
+    use_counter_policy(backends, shared.client)

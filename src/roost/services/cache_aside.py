@@ -13,12 +13,20 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from roost.domain.ids import now_ms, unix_ms_of
 from roost.domain.shards import ShardMap
 from roost.domain.versions import Versioned, stamp
 from roost.ports.cache import Cache
+
+
+class Revisioned(Versioned, Protocol):
+    """A record whose store raises ``revision`` on every write (services/write_through.py)."""
+
+    id: int
+    revision: int
+
 
 T = TypeVar("T")
 R = TypeVar("R", bound=Versioned)
@@ -37,10 +45,13 @@ ABSENT_MIN_AGE_MS = 60_000
 
 
 async def get_by_ids(
-    cache: Cache, kind: str, ids: Iterable[int], shard_map: ShardMap, load: Loader[R]
+    cache: Cache, kind: str, ids: Iterable[int], shard_map: ShardMap, load: Loader[R], *,
+    revisioned: bool = False,
 ) -> dict[int, R]:
     """Records by id; ``load(physical shard, ids)`` reads the misses of one shard.
-    Records read from the database get their version (``roost.domain.versions``)."""
+    Records read from the database get their version (``roost.domain.versions``).
+    ``revisioned``: the kind is written through (services/write_through.py), so a
+    fill never replaces a cached copy of a higher revision."""
     # (Concrete types: an isinstance() against an ABC costs more than the lookups.)
     if not isinstance(ids, (list, tuple, set, frozenset, dict)):
         ids = list(ids)
@@ -58,7 +69,7 @@ async def get_by_ids(
     claimed = await cache.claim(keys, CLAIM_SECONDS)
     if claimed:
         try:
-            found.update(await _load_and_cache(cache, kind, [keys[k] for k in claimed], shard_map, load))
+            found.update(await _load_and_cache(cache, kind, [keys[k] for k in claimed], shard_map, load, revisioned))
         finally:
             await cache.release(claimed)
     waiting = [i for k, i in keys.items() if k not in claimed]
@@ -74,14 +85,14 @@ async def get_by_ids(
         if not waiting:
             break
         if time.monotonic() >= deadline:  # the holder is stuck: read them ourselves
-            found.update(await _load_and_cache(cache, kind, waiting, shard_map, load))
+            found.update(await _load_and_cache(cache, kind, waiting, shard_map, load, revisioned))
             break
         # Take over the keys whose holder let go without caching anything.
         taken = await cache.claim([f"{kind}:{i}" for i in waiting], CLAIM_SECONDS)
         if taken:
             mine = [i for i in waiting if f"{kind}:{i}" in taken]
             try:
-                found.update(await _load_and_cache(cache, kind, mine, shard_map, load))
+                found.update(await _load_and_cache(cache, kind, mine, shard_map, load, revisioned))
             finally:
                 await cache.release(taken)
             waiting = [i for i in waiting if f"{kind}:{i}" not in taken]
@@ -89,7 +100,7 @@ async def get_by_ids(
 
 
 async def _load_and_cache(
-    cache: Cache, kind: str, ids: list[int], shard_map: ShardMap, load: Loader[R]
+    cache: Cache, kind: str, ids: list[int], shard_map: ShardMap, load: Loader[R], revisioned: bool
 ) -> dict[int, R]:
     by_shard: dict[int, list[int]] = {}
     for record_id in ids:
@@ -99,7 +110,9 @@ async def _load_and_cache(
         fresh.update(await load(physical, batch))
     for record in fresh.values():
         stamp(record)
-    if fresh:
+    if fresh and revisioned:
+        await cache.set_records_if_newer(kind, fresh)
+    elif fresh:
         await cache.set_records(kind, fresh)
     old_enough = now_ms() - ABSENT_MIN_AGE_MS
     gone = [i for i in ids if i not in fresh and unix_ms_of(i) <= old_enough]

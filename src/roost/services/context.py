@@ -9,6 +9,7 @@ from roost.domain.ids import IdGenerator
 from roost.domain.placements import Placement
 from roost.failpoints import Failpoints
 from roost.ports import Cache, Log, Repositories, ShardedDatabase, TimelineStore
+from roost.ports.counters import StatusCounterPolicy
 from roost.ports.shared_state import CelebritySet, RateLimitStore, WorkerIdLease
 from roost.settings import Settings
 
@@ -31,5 +32,8 @@ class Backends:
     worker_lease: WorkerIdLease | None = None
     # Fixed-window counters of the gateway's rate limits (None: each limiter's own memory).
     rate_limits: RateLimitStore | None = None
+    # Where status counters move (ports/counters.py; None: transactional, the default).
+    # Set by runtime/counters.py from Settings.counter_policy; closed before the database.
+    counters: StatusCounterPolicy | None = None
     # Run last at close (clients of shared engines).
     on_close: list[Callable[[], Awaitable[None]]] = field(default_factory=list)

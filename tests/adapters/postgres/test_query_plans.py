@@ -76,6 +76,9 @@ WHITELIST: dict[str, str] = {
         "the one-off search index rebuild empties the shard's index before filling it again",
     r"FROM statuses s LEFT JOIN accounts a ON a.id = s.account_id WHERE s.reblog_of_id IS NULL AND s.id > \?":
         "the one-off search index rebuild reads every stored status, in id order",
+    r"^UPDATE statuses SET favourites_count = \(SELECT COUNT\(\*\) FROM favourites f WHERE f\.status_id = statuses\.id\)":
+        "the write-back policy's reconcile (StatusCounts.recount): run by hand after Redis lost its memory,"
+        " over every status of the shard; with ids it adds AND id IN (...), a primary-key look-up",
 }
 
 _SQL_HEAD = re.compile(r"^\s*(SELECT|UPDATE|DELETE|WITH|INSERT)\b", re.I)

@@ -29,6 +29,10 @@ _PLAIN = ""  # the table of string keys
 _ABSENT = "\0absent:"  # + kind: the table of a kind's tombstones
 
 
+def _live(entry: _Entry | None, now: float) -> bool:
+    return entry is not None and entry[0] >= now
+
+
 class MemoryCache:
     def __init__(self, max_items: int = 100_000, default_ttl: float = 300.0,
                  codecs: Mapping[str, Codec[Any]] | None = None) -> None:
@@ -78,6 +82,27 @@ class MemoryCache:
     async def delete_records(self, kind: str, *ids: int) -> None:
         self._delete(kind, ids)
         self._delete(_ABSENT + kind, ids)
+
+    async def set_records_if_newer(self, kind: str, records: Mapping[int, Any], ttl: float | None = None) -> set[int]:
+        # No await between the comparison and the write: atomic within the one process
+        # this cache serves, as the Redis script is across processes.
+        table = self._tables.get(kind)
+        tombstones = self._tables.get(_ABSENT + kind)
+        now = time.monotonic()
+        newer: dict[int, Any] = {}
+        for record_id, record in records.items():
+            if tombstones is not None and _live(tombstones.get(record_id), now):
+                continue
+            held = table.get(record_id) if table is not None else None
+            if _live(held, now):
+                assert held is not None
+                cached = held[1] if self._codecs is None else self._codec(kind).decode(held[1])
+                if getattr(cached, "revision", -1) >= record.revision:
+                    continue
+            newer[record_id] = record
+        if newer:
+            await self.set_records(kind, newer, ttl)
+        return set(newer)
 
     async def get_absent(self, kind: str, ids: Iterable[int]) -> set[int]:
         table = self._tables.get(_ABSENT + kind)

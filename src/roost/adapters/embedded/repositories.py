@@ -9,7 +9,13 @@ from roost.adapters.sql.follows import SqlFollowGraph, SqlFollowRequests
 from roost.adapters.sql.notifications import SqlNotifications
 from roost.adapters.sql.oauth import SqlOAuth
 from roost.adapters.sql.outbox import SqlOutbox
-from roost.adapters.sql.statuses import SqlFavourites, SqlReblogs, SqlStatuses, SqlThreadLinks
+from roost.adapters.sql.statuses import (
+    SqlFavourites,
+    SqlReblogs,
+    SqlStatusCounts,
+    SqlStatuses,
+    SqlThreadLinks,
+)
 from roost.ports.repositories import Repositories
 
 
@@ -22,6 +28,7 @@ def open_repositories(db: SqliteDatabase) -> Repositories:
         thread_links=SqlThreadLinks(db),
         reblogs=SqlReblogs(db),
         favourites=SqlFavourites(db),
+        status_counts=SqlStatusCounts(db),
         accounts=SqlAccounts(db),
         keys=SqlKeyDirectory(db),
         follows=SqlFollowGraph(db),

@@ -13,7 +13,13 @@ from roost.adapters.sql.accounts import SqlAccounts, SqlKeyDirectory
 from roost.adapters.sql.follows import SqlFollowGraph, SqlFollowRequests
 from roost.adapters.sql.notifications import SqlNotifications
 from roost.adapters.sql.oauth import SqlOAuth
-from roost.adapters.sql.statuses import SqlFavourites, SqlReblogs, SqlStatuses, SqlThreadLinks
+from roost.adapters.sql.statuses import (
+    SqlFavourites,
+    SqlReblogs,
+    SqlStatusCounts,
+    SqlStatuses,
+    SqlThreadLinks,
+)
 from roost.ports.repositories import Repositories
 
 
@@ -26,6 +32,7 @@ def open_repositories(db: PgDatabase) -> Repositories:
         thread_links=SqlThreadLinks(db),
         reblogs=SqlReblogs(db),
         favourites=SqlFavourites(db),
+        status_counts=SqlStatusCounts(db),
         accounts=SqlAccounts(db),
         keys=SqlKeyDirectory(db),
         follows=SqlFollowGraph(db),

@@ -6,6 +6,9 @@ Values cross the process boundary as bytes, through the codec of their kind
     <prefix>r:<kind>:<id>   a record          <prefix>k:<key>        a plain value
     <prefix>x:<kind>:<id>   a tombstone       <prefix>l:<key>        a rebuild claim
 
+Write-through (``set_records_if_newer``) is one script per call: it compares the
+cached copy's revision and writes in one step, so no other process slips between.
+
 Multi-gets are one MGET; multi-sets one pipeline of SET PX (no MULTI: each key
 stands alone). A claim is SET NX PX with a token of its own, released only by
 its holder (a script compares the token: a claim that outlived its TTL and was
@@ -48,6 +51,30 @@ end
 return released
 """
 
+# Write-through: store each record unless it was deleted (a tombstone) or the cached
+# copy's revision is as high. The revision is read from the cached JSON itself (the
+# codecs write records as JSON objects): a second key holding it could be evicted
+# apart from its record. KEYS: record, tombstone, ... ARGV: ttl ms, then revision, bytes, ...
+_SET_IF_NEWER = """
+local stored = {}
+for i = 1, #KEYS / 2 do
+    local record, tombstone = KEYS[2 * i - 1], KEYS[2 * i]
+    local revision = tonumber(ARGV[2 * i])
+    if redis.call('EXISTS', tombstone) == 0 then
+        local cached = redis.call('GET', record)
+        local held = -1
+        if cached then
+            held = tonumber(cjson.decode(cached)['revision']) or -1
+        end
+        if revision > held then
+            redis.call('SET', record, ARGV[2 * i + 1], 'PX', ARGV[1])
+            stored[#stored + 1] = i
+        end
+    end
+end
+return stored
+"""
+
 
 def connect(url: str, password: str | None = None, timeout: float = 0.5) -> aioredis.Redis:
     """A client for the cache: bytes in and out, a short timeout and one retry. A cache
@@ -67,6 +94,7 @@ class RedisCache:
         self._default_ttl_ms = max(1, int(default_ttl * 1000))
         self._prefix = prefix
         self._release = client.register_script(_RELEASE)
+        self._set_if_newer = client.register_script(_SET_IF_NEWER)
         self._held: dict[str, bytes] = {}  # claim key -> our token
         self.hits = 0
         self.misses = 0
@@ -165,6 +193,26 @@ class RedisCache:
         if ids:
             await self._delete([*(self._record_key(kind, i) for i in ids),
                                 *(self._tombstone_key(kind, i) for i in ids)])
+
+    async def set_records_if_newer(self, kind: str, records: Mapping[int, Any], ttl: float | None = None) -> set[int]:
+        if not records:
+            return set()
+        encode = self._codec(kind).encode
+        order = list(records)
+        keys: list[str] = []
+        args: list[Any] = [self._ttl_ms(ttl)]
+        for record_id in order:
+            keys += [self._record_key(kind, record_id), self._tombstone_key(kind, record_id)]
+            args += [records[record_id].revision, encode(records[record_id])]
+        try:
+            stored = await self._set_if_newer(keys=keys, args=args)
+        except _DOWN as error:
+            self._down("set", error)
+            # The write committed, so an older copy must not stay: drop it like an
+            # invalidation does (Unavailable when Redis is still out of reach).
+            await self._delete(keys[0::2])
+            return set()
+        return {order[int(i) - 1] for i in stored}
 
     # -- negative caching -------------------------------------------------------------
 

@@ -18,9 +18,11 @@ from roost.ports.database import Row, ShardedDatabase, Tx
 
 _COLUMNS = (
     "id, username, display_name, note, email, locked, bot, created_at, followers_count,"
-    " following_count, statuses_count, last_status_at, indexable"
+    " following_count, statuses_count, last_status_at, indexable, revision"
 )
 _COUNTERS = frozenset({"followers_count", "following_count", "statuses_count"})
+# Every UPDATE of an account raises its revision (see Account.revision).
+_NEXT_REVISION = "revision = revision + 1"
 _INSERT = (
     "INSERT INTO accounts (id, username, username_lower, display_name, display_name_lower,"
     " email, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -42,6 +44,7 @@ def _to_account(row: Row) -> Account:
         statuses_count=row["statuses_count"],
         last_status_at_ms=row["last_status_at"],
         indexable=bool(row["indexable"]),
+        revision=row["revision"],
     )
 
 
@@ -148,6 +151,7 @@ class SqlAccounts:
                 sets.append(f"{column} = ?")
                 params.append(bool(flag))
         if sets:
+            sets.append(_NEXT_REVISION)
             await executor(tx).execute(f"UPDATE accounts SET {', '.join(sets)} WHERE id = ?", (*params, account_id))
 
     async def add_to_counter(
@@ -155,7 +159,7 @@ class SqlAccounts:
     ) -> None:
         if counter not in _COUNTERS:  # it is spliced into the statement: never anything else
             raise ValueError(counter)
-        clamped = add_clamped(counter)
+        clamped = f"{add_clamped(counter)}, {_NEXT_REVISION}"
         if last_status_at_ms is None:
             await executor(tx).execute(f"UPDATE accounts SET {clamped} WHERE id = ?", (delta, delta, account_id))
         else:
@@ -163,6 +167,10 @@ class SqlAccounts:
                 f"UPDATE accounts SET {clamped}, last_status_at = ? WHERE id = ?",
                 (delta, delta, last_status_at_ms, account_id),
             )
+
+    async def load_in(self, tx: Tx, account_id: int) -> Account | None:
+        row = await executor(tx).fetch_one(f"SELECT {_COLUMNS} FROM accounts WHERE id = ?", (account_id,))
+        return None if row is None else _to_account(row)
 
     async def delete(self, account_id: int) -> None:
         await self._db.for_id(account_id).execute("DELETE FROM accounts WHERE id = ?", (account_id,))
@@ -174,7 +182,8 @@ class SqlAccounts:
                     "UPDATE accounts SET"
                     " following_count = (SELECT COUNT(*) FROM following f WHERE f.account_id = accounts.id),"
                     " followers_count = (SELECT COUNT(*) FROM followers f WHERE f.account_id = accounts.id),"
-                    " statuses_count = (SELECT COUNT(*) FROM statuses s WHERE s.account_id = accounts.id)"
+                    " statuses_count = (SELECT COUNT(*) FROM statuses s WHERE s.account_id = accounts.id),"
+                    f" {_NEXT_REVISION}"
                 )
 
 

@@ -3,20 +3,23 @@
 
 Statements are module constants where they are fixed, so the query-plan tests
 explain exactly what runs. A counter changes in the same transaction as the row it
-counts, and only if the row did. Every uniqueness rule (one reblog per account and
-original, one favourite per pair, one holder per idempotency key) is the store's own
-constraint, so two processes racing on one store keep it without any lock of theirs.
+counts, and only if the row did - unless the caller says ``count=False``: then the
+write-back policy (ports/counters.py) moves it later through SqlStatusCounts. Every
+uniqueness rule (one reblog per account and original, one favourite per pair, one
+holder per idempotency key) is the store's own constraint, so two processes racing on
+one store keep it without any lock of theirs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from roost.adapters.sql.keyset import add_clamped, keyset, pairs_page
 from roost.adapters.sql.units import executor, storable
 from roost.domain.entities import VISIBILITIES, Status
 from roost.domain.pagination import Page
+from roost.ports.counters import Deltas
 from roost.ports.database import Executor, Row, ShardedDatabase, Tx
 from roost.ports.statuses import AccountFilter, AppLookup
 
@@ -84,6 +87,16 @@ ADD_ACCOUNT_FAVOURITE = (
 REMOVE_ACCOUNT_FAVOURITE = "DELETE FROM account_favourites WHERE account_id = ? AND status_id = ?"
 
 _COUNTERS = frozenset({"replies_count", "reblogs_count", "favourites_count"})
+# The three counters from the relation rows they count (the write-back policy's repair),
+# only where one is wrong (so the caller knows which cached statuses to drop).
+_FAVOURITES = "(SELECT COUNT(*) FROM favourites f WHERE f.status_id = statuses.id)"
+_REBLOGS = "(SELECT COUNT(*) FROM reblogs r WHERE r.status_id = statuses.id)"
+_REPLIES = "(SELECT COUNT(*) FROM status_replies t WHERE t.parent_id = statuses.id)"
+RECOUNT = (
+    f"UPDATE statuses SET favourites_count = {_FAVOURITES}, reblogs_count = {_REBLOGS},"
+    f" replies_count = {_REPLIES}"
+    f" WHERE (favourites_count <> {_FAVOURITES} OR reblogs_count <> {_REBLOGS} OR replies_count <> {_REPLIES})"
+)
 
 
 async def _bump(tx: Executor, status_id: int, counter: str, delta: int) -> None:
@@ -363,11 +376,11 @@ class SqlStatuses(_Base):
 
 
 class SqlThreadLinks(_Base):
-    async def link(self, tx: Tx, parent_id: int, reply_id: int) -> bool:
-        return await _change(tx, parent_id, "replies_count", 1, LINK_REPLY, (parent_id, reply_id))
+    async def link(self, tx: Tx, parent_id: int, reply_id: int, *, count: bool = True) -> bool:
+        return await _change(tx, parent_id, "replies_count", 1 if count else 0, LINK_REPLY, (parent_id, reply_id))
 
-    async def unlink(self, tx: Tx, parent_id: int, reply_id: int) -> bool:
-        return await _change(tx, parent_id, "replies_count", -1, UNLINK_REPLY, (parent_id, reply_id))
+    async def unlink(self, tx: Tx, parent_id: int, reply_id: int, *, count: bool = True) -> bool:
+        return await _change(tx, parent_id, "replies_count", -1 if count else 0, UNLINK_REPLY, (parent_id, reply_id))
 
     async def replies(self, parent_id: int) -> list[int]:
         rows = await self._db.for_id(parent_id).fetch_all(REPLIES, (parent_id,))
@@ -375,14 +388,15 @@ class SqlThreadLinks(_Base):
 
 
 class SqlReblogs(_Base):
-    async def link(self, tx: Tx, original_id: int, account_id: int, wrapper_id: int) -> bool:
+    async def link(self, tx: Tx, original_id: int, account_id: int, wrapper_id: int, *, count: bool = True) -> bool:
         return await _change(
-            tx, original_id, "reblogs_count", 1, LINK_REBLOG, (original_id, account_id, wrapper_id)
+            tx, original_id, "reblogs_count", 1 if count else 0, LINK_REBLOG, (original_id, account_id, wrapper_id)
         )
 
-    async def unlink(self, tx: Tx, original_id: int, account_id: int, wrapper_id: int) -> bool:
+    async def unlink(self, tx: Tx, original_id: int, account_id: int, wrapper_id: int, *,
+                     count: bool = True) -> bool:
         return await _change(
-            tx, original_id, "reblogs_count", -1, UNLINK_REBLOG, (original_id, account_id, wrapper_id)
+            tx, original_id, "reblogs_count", -1 if count else 0, UNLINK_REBLOG, (original_id, account_id, wrapper_id)
         )
 
     async def wrappers(self, original_id: int) -> list[int]:
@@ -394,13 +408,15 @@ class SqlReblogs(_Base):
 
 
 class SqlFavourites(_Base):
-    async def add(self, tx: Tx, status_id: int, account_id: int, favourite_id: int) -> bool:
+    async def add(self, tx: Tx, status_id: int, account_id: int, favourite_id: int, *, count: bool = True) -> bool:
         return await _change(
-            tx, status_id, "favourites_count", 1, ADD_FAVOURITE, (status_id, account_id, favourite_id)
+            tx, status_id, "favourites_count", 1 if count else 0, ADD_FAVOURITE, (status_id, account_id, favourite_id)
         )
 
-    async def remove(self, tx: Tx, status_id: int, account_id: int) -> bool:
-        return await _change(tx, status_id, "favourites_count", -1, REMOVE_FAVOURITE, (status_id, account_id))
+    async def remove(self, tx: Tx, status_id: int, account_id: int, *, count: bool = True) -> bool:
+        return await _change(
+            tx, status_id, "favourites_count", -1 if count else 0, REMOVE_FAVOURITE, (status_id, account_id)
+        )
 
     async def favourite_id(self, status_id: int, account_id: int) -> int | None:
         row = await self._db.for_id(status_id).fetch_one(FAVOURITE_ID, (status_id, account_id))
@@ -427,10 +443,39 @@ class SqlFavourites(_Base):
         )
 
 
+class SqlStatusCounts(_Base):
+    async def add(self, tx: Tx, deltas: Deltas) -> None:
+        ex = executor(tx)
+        for (status_id, counter), delta in deltas.items():
+            if delta:
+                await _bump(ex, status_id, counter, delta)
+
+    async def recount(self, status_ids: Sequence[int] | None) -> list[int]:
+        corrected: list[int] = []
+        if status_ids is None:
+            for shard in self._db.shards:
+                async with shard.transaction() as tx:
+                    rows = await executor(tx).fetch_all(f"{RECOUNT} RETURNING id", ())
+                corrected += [r["id"] for r in rows]
+            return corrected
+        by_shard: dict[int, list[int]] = {}
+        for status_id in dict.fromkeys(status_ids):
+            by_shard.setdefault(self._db.shard_map.physical_for_id(status_id), []).append(status_id)
+        for physical, ids in by_shard.items():
+            async with self._db.shards[physical].transaction() as tx:
+                for start in range(0, len(ids), IN_CHUNK):
+                    chunk = ids[start : start + IN_CHUNK]
+                    marks = ",".join("?" * len(chunk))
+                    rows = await executor(tx).fetch_all(f"{RECOUNT} AND id IN ({marks}) RETURNING id", chunk)
+                    corrected += [r["id"] for r in rows]
+        return corrected
+
+
 async def _change(tx: Tx, status_id: int, counter: str, delta: int, sql: str, params: tuple[int, ...]) -> bool:
-    """Write a relation row and, only if it changed, its counter on the same status."""
+    """Write a relation row and, only if it changed, its counter on the same status
+    (a ``delta`` of 0: the write-back policy moves the counter instead)."""
     ex = executor(tx)
     changed = await ex.execute(sql, params) > 0
-    if changed:
+    if changed and delta:
         await _bump(ex, status_id, counter, delta)
     return changed

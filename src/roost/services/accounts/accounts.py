@@ -25,6 +25,7 @@ from roost.services.cache_aside import get_by_ids, get_or_load
 from roost.services.context import Backends
 from roost.services.outbox import Outbox
 from roost.services.text_input import refuse_nul_in
+from roost.services.write_through import forget_deleted, write_through
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_DISPLAY_NAME = 30
@@ -222,7 +223,8 @@ class AccountsService:
 
     async def get_many(self, ids: Iterable[int]) -> dict[int, Account]:
         """Accounts by id, cache-aside; misses are batched into one query per shard."""
-        return await get_by_ids(self._cache, "a", ids, self._db.shard_map, self._accounts.load_shard)
+        return await get_by_ids(self._cache, "a", ids, self._db.shard_map, self._accounts.load_shard,
+                                revisioned=True)
 
     async def lookup(self, username: str) -> Account:
         name = username.strip().lstrip("@").split("@", 1)[0].lower()
@@ -267,11 +269,12 @@ class AccountsService:
             shard = self._db.for_id(account_id)
             async with shard.transaction() as tx:
                 await self._accounts.update_profile(tx, account_id, change)
+                written = await self._accounts.load_in(tx, account_id)
                 if rescope:
                     # The search index marks which public statuses anyone may find; the
                     # indexer re-marks this account's statuses from the log.
                     await self._outbox.stage(tx, account_id, {"type": "account.indexable", "account_id": account_id})
-            await self._cache.delete_records("a", account_id)
+            await write_through(self._cache, "a", written)  # every process sees the profile at once
             if rescope:
                 await self._outbox.flush(shard)
         return await self.require(account_id)
@@ -283,24 +286,26 @@ class AccountsService:
 
     async def bump_in(
         self, tx: Tx, account_id: int, counter: str, delta: int, *, last_status: bool = False
-    ) -> None:
+    ) -> Account | None:
         """Change a counter inside the caller's transaction (same shard as ``account_id``),
-        so the counter commits together with the row it counts. Call
-        ``counters_changed`` after the commit."""
+        so the counter commits together with the row it counts. Returns the account as
+        the transaction left it: pass it to ``counters_changed`` after the commit."""
         if counter not in _COUNTERS:
             raise ValueError(counter)
         await self._accounts.add_to_counter(
             tx, account_id, cast(Counter, counter), delta, last_status_at_ms=now_ms() if last_status else None
         )
+        return await self._accounts.load_in(tx, account_id)
 
-    async def counters_changed(self, account_id: int, *, followers: bool = False) -> None:
-        """Drop the cached account; when its follower count moved, re-check whether it is
-        a celebrity. A demotion is published, since its followers' home timelines lack
-        the statuses it posted while it was merged at read time."""
-        await self._cache.delete_records("a", account_id)
+    async def counters_changed(self, account_id: int, written: Account | None, *, followers: bool = False) -> None:
+        """Write the account ``bump_in`` returned through to the cache; when its follower
+        count moved, re-check whether it is a celebrity. A demotion is published, since
+        its followers' home timelines lack the statuses it posted while it was merged at
+        read time."""
+        await write_through(self._cache, "a", written)
         if not followers:
             return
-        account = await self.get(account_id)
+        account = written if written is not None else await self.get(account_id)
         if account is None:
             return
         if account.followers_count >= self._b.settings.celebrity_threshold:
@@ -315,8 +320,8 @@ class AccountsService:
     async def bump(self, account_id: int, counter: str, delta: int) -> None:
         """Change a counter in a transaction of its own."""
         async with self._db.for_id(account_id).transaction() as tx:
-            await self.bump_in(tx, account_id, counter, delta)
-        await self.counters_changed(account_id, followers=counter == "followers_count")
+            written = await self.bump_in(tx, account_id, counter, delta)
+        await self.counters_changed(account_id, written, followers=counter == "followers_count")
 
     async def is_celebrity(self, account_id: int) -> bool:
         return await self._celebrities.contains(account_id)
@@ -335,7 +340,7 @@ class AccountsService:
         revoked = await self._b.repos.oauth.delete_tokens_of(account_id)
         await self._cache.delete(*(f"t:{token}" for token in revoked))
         await self._accounts.delete(account_id)
-        await self._cache.delete_records("a", account_id)
+        await forget_deleted(self._cache, "a", account_id)
         await self._celebrities.remove(account_id)
         return account
 

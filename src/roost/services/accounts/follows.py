@@ -50,6 +50,7 @@ class FollowsService:
         return (await self.relationships(account_id, [target_id]))[0]
 
     async def _follow(self, account_id: int, target_id: int, *, reblogs: bool, notify: bool) -> None:
+        written = None
         async with self._db.for_id(account_id).transaction() as tx:
             # One follow per pair rests on the primary key: whoever inserts the row
             # moves the counter and publishes; a follow already there only gets the options.
@@ -57,7 +58,7 @@ class FollowsService:
                 tx, account_id, target_id, self._b.ids.next_id(shard_of(account_id)), FollowOptions(reblogs, notify)
             )
             if created:
-                await self._accounts.bump_in(tx, account_id, "following_count", 1)
+                written = await self._accounts.bump_in(tx, account_id, "following_count", 1)
                 # The event also repairs the followee's side if we die before writing it.
                 await self._outbox.stage(
                     tx, account_id,
@@ -66,7 +67,7 @@ class FollowsService:
                 )
         await self._cache.delete(f"fg:{account_id}")
         if created:
-            await self._accounts.counters_changed(account_id)
+            await self._accounts.counters_changed(account_id, written)
         await self.ensure_follower_side(account_id, target_id, follow_id)
         await self._outbox.flush(self._db.for_id(account_id))
 
@@ -156,20 +157,22 @@ class FollowsService:
 
     async def ensure_follower_side(self, account_id: int, target_id: int, follow_id: int) -> None:
         """Write the followee's half of a follow (idempotent; the counter moves only once)."""
+        written = None
         async with self._db.for_id(target_id).transaction() as tx:
             added = await self._graph.add_follower(tx, target_id, account_id, follow_id)
             if added:
-                await self._accounts.bump_in(tx, target_id, "followers_count", 1)
+                written = await self._accounts.bump_in(tx, target_id, "followers_count", 1)
         if added:
-            await self._accounts.counters_changed(target_id, followers=True)
+            await self._accounts.counters_changed(target_id, written, followers=True)
 
     async def ensure_follower_side_removed(self, account_id: int, target_id: int) -> None:
+        written = None
         async with self._db.for_id(target_id).transaction() as tx:
             dropped = await self._graph.remove_follower(tx, target_id, account_id)
             if dropped:
-                await self._accounts.bump_in(tx, target_id, "followers_count", -1)
+                written = await self._accounts.bump_in(tx, target_id, "followers_count", -1)
         if dropped:
-            await self._accounts.counters_changed(target_id, followers=True)
+            await self._accounts.counters_changed(target_id, written, followers=True)
 
     async def bulk_follow(self, pairs: list[tuple[int, int]]) -> int:
         """Store many follow edges at once (imports and benchmark seeding).
@@ -190,17 +193,18 @@ class FollowsService:
 
     async def unfollow(self, account_id: int, target_id: int) -> Relationship:
         await self._accounts.require(target_id)
+        written = None
         async with self._db.for_id(account_id).transaction() as tx:
             removed = await self._graph.remove_following(tx, account_id, target_id)
             if removed:
-                await self._accounts.bump_in(tx, account_id, "following_count", -1)
+                written = await self._accounts.bump_in(tx, account_id, "following_count", -1)
                 await self._outbox.stage(
                     tx, account_id,
                     {"type": "follow.deleted", "account_id": account_id, "target_id": target_id},
                 )
         await self._cache.delete(f"fg:{account_id}")
         if removed:
-            await self._accounts.counters_changed(account_id)
+            await self._accounts.counters_changed(account_id, written)
         await self.ensure_follower_side_removed(account_id, target_id)
         # Unfollowing a locked account one has only asked to follow withdraws the request.
         await self._drop_request(account_id, target_id)
@@ -274,12 +278,13 @@ class FollowsService:
             for follower in batch:
                 # The edge and the counter in one unit of work: the counter moves only
                 # when this call removed the edge.
+                written = None
                 async with self._db.for_id(follower).transaction() as tx:
                     removed = await self._graph.remove_following(tx, follower, account_id)
                     if removed:
-                        await self._accounts.bump_in(tx, follower, "following_count", -1)
+                        written = await self._accounts.bump_in(tx, follower, "following_count", -1)
                 if removed:
-                    await self._accounts.counters_changed(follower)
+                    await self._accounts.counters_changed(follower, written)
                 await self._cache.delete(f"fg:{follower}")
         await self._graph.remove_all_followers(account_id)
         await self._requests.remove_all_to(account_id)

@@ -28,14 +28,15 @@ class InteractionsService:
         status = await self._statuses.get_visible(status_id, actor)
         shard = self._db.for_id(status.id)
         async with shard.transaction() as tx:
-            added = await self._favourites.add(tx, status.id, actor, self._b.ids.next_id(shard_of(actor)))
+            added = await self._favourites.add(tx, status.id, actor, self._b.ids.next_id(shard_of(actor)),
+                                               count=self._statuses.counters.in_transaction)
             if added:
                 await self._outbox.stage(
                     tx, actor,
                     {"type": "favourite.created", "account_id": actor, "status_id": status.id,
                      "status_account_id": status.account_id},
                 )
-        await self._finish_favourite(actor, status.id, shard, added)
+        await self._finish_favourite(actor, status.id, shard, added, 1)
         return await self._statuses.get_visible(status.id, actor)
 
     async def unfavourite(self, identity: Identity, status_id: int) -> Status:
@@ -44,18 +45,19 @@ class InteractionsService:
         status = await self._statuses.get_visible(status_id, actor)
         shard = self._db.for_id(status.id)
         async with shard.transaction() as tx:
-            removed = await self._favourites.remove(tx, status.id, actor)
+            removed = await self._favourites.remove(tx, status.id, actor,
+                                                    count=self._statuses.counters.in_transaction)
             if removed:
                 await self._outbox.stage(
                     tx, actor, {"type": "favourite.deleted", "account_id": actor, "status_id": status.id},
                 )
-        await self._finish_favourite(actor, status.id, shard, removed)
+        await self._finish_favourite(actor, status.id, shard, removed, -1)
         return await self._statuses.get_visible(status.id, actor)
 
-    async def _finish_favourite(self, actor: int, status_id: int, shard: Shard, changed: bool) -> None:
-        """After the status-side transaction: the favouriter's half, then the event."""
+    async def _finish_favourite(self, actor: int, status_id: int, shard: Shard, changed: bool, delta: int) -> None:
+        """After the status-side transaction: the counter, the favouriter's half, then the event."""
         if changed:
-            await self._cache.delete_records("s", status_id)  # its favourites_count moved
+            await self._statuses.counters.changed(status_id, "favourites_count", delta)
             # The favouriter's half lives on its own shard; the relations worker
             # reconciles it from the event if a crash falls here.
             self._b.failpoints.hit("favourite.before_account_side")

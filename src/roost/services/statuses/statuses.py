@@ -21,6 +21,7 @@ from roost.services.accounts import AccountsService, FollowsService, OAuthServic
 from roost.services.cache_aside import get_by_ids, get_or_load
 from roost.services.context import Backends
 from roost.services.outbox import Outbox
+from roost.services.status_counters import counter_policy
 from roost.services.statuses.links import StatusLinks
 from roost.services.text_input import refuse_nul_in
 
@@ -67,13 +68,16 @@ class StatusesService:
         # The cache-aside loader of status misses: the repository itself, no wrapper
         # coroutine in between (the home timeline hydrates through it).
         self._load = partial(self._repo.load_on, apps=oauth.app_by_id)
-        self.links = StatusLinks(backends.db, backends.cache, backends.repos.thread_links, backends.repos.reblogs)
+        self.counters = counter_policy(backends)
+        self.links = StatusLinks(backends.db, self.counters, backends.repos.thread_links, backends.repos.reblogs)
 
     # -- reading ---------------------------------------------------------------------
 
     async def get_many(self, ids: Iterable[int]) -> dict[int, Status]:
-        """Statuses by id, cache-aside; misses are batched into one query per shard."""
-        return await get_by_ids(self._cache, "s", ids, self._db.shard_map, self._load)
+        """Statuses by id, cache-aside; misses are batched into one query per shard.
+        Their counters as the counter policy has them (write-back: + pending deltas)."""
+        found = await get_by_ids(self._cache, "s", ids, self._db.shard_map, self._load)
+        return await self.counters.overlay(found)
 
     async def recent_ascending(self, authors: Iterable[int]) -> dict[int, list[int]]:
         """Each author's recent non-direct status ids, oldest first (the celebrity
@@ -243,6 +247,7 @@ class StatusesService:
         reblog the account's existing reblog of the same original (the store's
         constraints decide, so racing requests in any number of processes agree)."""
         shard = self._db.for_id(status.id)
+        written = None
         async with shard.transaction() as tx:
             if idempotency_key:
                 holder = await self._repo.claim_idempotency_key(
@@ -254,12 +259,12 @@ class StatusesService:
             stored = await self._repo.insert(tx, status, application_id)
             if stored != status.id:
                 return stored
-            await self._accounts.bump_in(tx, status.account_id, "statuses_count", 1, last_status=True)
+            written = await self._accounts.bump_in(tx, status.account_id, "statuses_count", 1, last_status=True)
             await self._outbox.stage(tx, status.account_id, created_event(status, reblog_of_account_id))
         # A crash here is what the outbox is for: the event is committed with the row.
         self._b.failpoints.hit("status.after_commit")
         await self._cache.delete_records("recent", status.account_id)
-        await self._accounts.counters_changed(status.account_id)
+        await self._accounts.counters_changed(status.account_id, written)
         if status.reblog_of_id is not None:
             await self.forget_viewer_flags(status.account_id)
         await self._outbox.flush(shard)
@@ -289,10 +294,11 @@ class StatusesService:
         """Delete a status (no permission check: the caller decides), its event, and its
         second halves on other shards."""
         shard = self._db.for_id(status.id)
+        written = None
         async with shard.transaction() as tx:
             removed = await self._repo.delete(tx, status.id)
             if removed:
-                await self._accounts.bump_in(tx, status.account_id, "statuses_count", -1)
+                written = await self._accounts.bump_in(tx, status.account_id, "statuses_count", -1)
                 await self._outbox.stage(
                     tx, status.account_id,
                     {"type": "status.deleted", "status_id": status.id, "account_id": status.account_id,
@@ -303,7 +309,7 @@ class StatusesService:
         await self._cache.delete_records("recent", status.account_id)
         if not removed:
             return
-        await self._accounts.counters_changed(status.account_id)
+        await self._accounts.counters_changed(status.account_id, written)
         await self._outbox.flush(shard)
         # The other halves, on other shards: the relations worker repeats these from
         # the status.deleted event if a crash falls here.

@@ -97,4 +97,14 @@ MIGRATIONS = (
             "ALTER TABLE authorization_codes ADD COLUMN code_challenge_method TEXT",
         ),
     ),
+    # Own component name too (see "oauth" above).
+    Migration(
+        "accounts_revision",  # sorts after "accounts" (steps apply by name)
+        1,
+        (
+            # Raised by every write to the row (profile, counters): write-through orders
+            # the copies it puts in a shared cache by it (services/write_through.py).
+            "ALTER TABLE accounts ADD COLUMN revision BIGINT NOT NULL DEFAULT 0",
+        ),
+    ),
 )

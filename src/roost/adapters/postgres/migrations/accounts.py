@@ -24,7 +24,12 @@ MIGRATIONS = (
             " locked BOOLEAN NOT NULL DEFAULT false, bot BOOLEAN NOT NULL DEFAULT false,"
             " indexable BOOLEAN NOT NULL DEFAULT false, created_at BIGINT NOT NULL,"
             " followers_count INTEGER NOT NULL DEFAULT 0, following_count INTEGER NOT NULL DEFAULT 0,"
-            " statuses_count INTEGER NOT NULL DEFAULT 0, last_status_at BIGINT)",
+            " statuses_count INTEGER NOT NULL DEFAULT 0, last_status_at BIGINT,"
+            # Raised by every write to the row (profile, counters): write-through orders the
+            # copies it puts in the shared cache by it (services/write_through.py). The
+            # embedded family adds it as its own step (accounts_revision); here it is part of
+            # the first version, as no PostgreSQL store predates it.
+            " revision BIGINT NOT NULL DEFAULT 0)",
             "CREATE INDEX accounts_username_lower ON accounts (username_lower)",
             "CREATE INDEX accounts_display_name_lower ON accounts (display_name_lower)",
             # One owner per unique key (username, e-mail): the primary key is the rule two
