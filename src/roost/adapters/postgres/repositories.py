@@ -1,7 +1,8 @@
 """The PostgreSQL family's repositories (one per repository port), over ``PgDatabase``.
 
-The accounts, statuses and notifications areas and the outbox are the SQL repositories
-both families run (adapters/sql/); search is PostgreSQL's own (tsvector, search.py).
+The accounts, statuses and notifications areas are the SQL repositories both families run
+(adapters/sql/); search (tsvector, search.py) and the outbox's primary reads are
+PostgreSQL's own.
 """
 
 from __future__ import annotations
@@ -9,33 +10,10 @@ from __future__ import annotations
 from roost.adapters.postgres.database import PgDatabase
 from roost.adapters.postgres.outbox import PgOutbox
 from roost.adapters.postgres.search import PgSearchIndex
-from roost.adapters.sql.accounts import SqlAccounts, SqlKeyDirectory
-from roost.adapters.sql.follows import SqlFollowGraph, SqlFollowRequests
-from roost.adapters.sql.notifications import SqlNotifications
-from roost.adapters.sql.oauth import SqlOAuth
-from roost.adapters.sql.statuses import (
-    SqlFavourites,
-    SqlReblogs,
-    SqlStatusCounts,
-    SqlStatuses,
-    SqlThreadLinks,
-)
+from roost.adapters.sql.repositories import sql_repositories
 from roost.ports.repositories import Repositories
 
 
 def open_repositories(db: PgDatabase) -> Repositories:
-    return Repositories(
-        notifications=SqlNotifications(db),
-        search_index=PgSearchIndex(db),
-        outbox=PgOutbox(db),
-        statuses=SqlStatuses(db, position_function="strpos"),
-        thread_links=SqlThreadLinks(db),
-        reblogs=SqlReblogs(db),
-        favourites=SqlFavourites(db),
-        status_counts=SqlStatusCounts(db),
-        accounts=SqlAccounts(db),
-        keys=SqlKeyDirectory(db),
-        follows=SqlFollowGraph(db),
-        follow_requests=SqlFollowRequests(db),
-        oauth=SqlOAuth(db),
-    )
+    return sql_repositories(db, search_index=PgSearchIndex(db), outbox=PgOutbox(db),
+                            position_function="strpos")
