@@ -16,11 +16,13 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
 import redis as redis_py
 
+from api.harness import Server, assert_error, running_server
 from roost.adapters.redis import RedisCelebritySet, RedisRateLimitStore, RedisTimelineStore
 from roost.adapters.redis.cache import RedisCache
 from roost.adapters.redis.cache import connect as connect_cache
@@ -209,7 +211,8 @@ def test_rate_limits_fail_open_while_down(fresh: Restartable) -> None:
 
 
 async def _answers(store: RedisRateLimitStore) -> bool:
-    return await store.increment("k", 1, 300) > 3
+    count: int = await store.increment("k", 1, 300)
+    return count > 3
 
 
 def test_the_celebrity_set_is_served_from_the_last_copy_while_down(fresh: Restartable) -> None:
@@ -231,3 +234,45 @@ def test_the_celebrity_set_is_served_from_the_last_copy_while_down(fresh: Restar
             await client.aclose()
 
     run(body())
+
+
+# -- through the API: roost with its shared state on the restarted Redis -------------------
+
+
+def test_roost_reads_from_the_database_while_redis_is_down_and_writes_again_after(
+        fresh: Restartable, tmp_path: Path) -> None:
+    server = fresh.server
+    url = f"redis://:{server.password}@{server.host}:{server.port}/0"
+    with running_server(tmp_path, redis_url=url, worker_lease_ttl_seconds=1.0) as srv:
+        alice, bob = srv.quick_user("alice"), srv.quick_user("bob")
+        srv.follow(bob, alice)
+        before = srv.post(alice, "before the outage")["id"]
+        srv.drain()
+        assert _home(srv, bob) == [before]
+        with redis_down(fresh):
+            # The home page from the database (the store is down), not a 500.
+            assert _home(srv, bob) == [before]
+            assert srv.container.timelines is not None and srv.container.timelines.store_fallbacks > 0
+            # Once the lease lapses, writes are refused as unavailable, with Retry-After.
+            deadline = time.monotonic() + WAIT_S
+            while (refused := srv.client.post("/api/v1/statuses", headers=alice.headers,
+                                              json={"status": "while down"})).status_code == 200:
+                assert time.monotonic() < deadline, "writes went on without a lease"
+                time.sleep(0.1)
+            assert_error(refused, 503)
+            assert refused.headers.get("Retry-After")
+        deadline = time.monotonic() + WAIT_S
+        while (answer := srv.client.post("/api/v1/statuses", headers=alice.headers,
+                                         json={"status": "after the outage"})).status_code != 200:
+            assert answer.status_code == 503 and answer.headers.get("Retry-After"), answer.text
+            assert time.monotonic() < deadline, "writes did not resume"
+            time.sleep(0.1)
+        after = answer.json()["id"]
+        srv.drain(timeout=WAIT_S)  # the fanout consumer retried what it could not deliver
+        assert after in _home(srv, bob) and before in _home(srv, bob)
+        metrics = srv.client.get("/metrics").text
+        assert 'roost_redis_unreachable_total{component="home timeline store"}' in metrics
+
+
+def _home(srv: Server, user: Any) -> list[str]:
+    return [s["id"] for s in srv.get("/api/v1/timelines/home", user, limit=40)]
