@@ -40,8 +40,36 @@ class RedisServer:
             client.flushall()
 
 
+class Restartable:
+    """A scratch Redis a test stops and starts again (by PID, SIGTERM: it writes its
+    append-only file, as the cluster's Redis does), on the same port and folder."""
+
+    def __init__(self, engine: redis.Engine, layout: topology.Topology, record: processes.ProcessRecord) -> None:
+        self._engine, self._layout, self._record = engine, layout, record
+
+    @property
+    def server(self) -> RedisServer:
+        node = self._layout.redis
+        return RedisServer(node.host, node.port, self._layout.redis_password(), self._record.pid)
+
+    def stop(self) -> None:
+        processes.stop(self._record, signal.SIGTERM, redis.STOP_TIMEOUT_S)
+
+    def start(self) -> None:
+        self._record = self._engine.start(self._layout)
+
+    def stop_now(self) -> None:
+        processes.stop(self._record, signal.SIGKILL, redis.STOP_TIMEOUT_S)  # scratch: nothing to keep
+
+
 @contextmanager
 def scratch_redis() -> Iterator[RedisServer]:
+    with restartable_redis() as restartable:
+        yield restartable.server
+
+
+@contextmanager
+def restartable_redis() -> Iterator[Restartable]:
     root = Path(tempfile.mkdtemp(prefix="roost-redis-"))
     root.chmod(0o711)  # redis-server runs as `redis` when we are root
     try:
@@ -53,10 +81,10 @@ def scratch_redis() -> Iterator[RedisServer]:
         (root / "nodes").mkdir()
         engine = redis.Engine(binaries.redis_server(), engine_user("redis"), state)
         engine.write_config(layout)
-        record = engine.start(layout)
+        restartable = Restartable(engine, layout, engine.start(layout))
         try:
-            yield RedisServer(layout.redis.host, layout.redis.port, layout.redis_password(), record.pid)
+            yield restartable
         finally:
-            processes.stop(record, signal.SIGKILL, redis.STOP_TIMEOUT_S)  # scratch: nothing to keep
+            restartable.stop_now()
     finally:
         shutil.rmtree(root, ignore_errors=True)

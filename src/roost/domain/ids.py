@@ -21,6 +21,8 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
+from roost.errors import Unavailable
+
 EPOCH_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z
 TIME_BITS = 41
 SHARD_BITS = 13
@@ -46,8 +48,17 @@ class WorkerLease(Protocol):
         ...
 
 
-class LeaseLost(RuntimeError):
-    """The worker id's lease lapsed (not renewed in time): minting would risk duplicates."""
+# How long a client is told to wait while the lease is being taken again: about one
+# heartbeat of a lease store that has just come back.
+LEASE_RETRY_AFTER_S = 5
+
+
+class LeaseLost(Unavailable):
+    """The worker id's lease lapsed (not renewed in time): minting would risk duplicates.
+    A 503 with Retry-After: the lease store re-acquires a worker id once it answers again."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message, headers={"Retry-After": str(LEASE_RETRY_AFTER_S)})
 
 
 class FixedWorker:

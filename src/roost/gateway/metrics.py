@@ -20,6 +20,8 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
+from roost.adapters.redis.outage import UNREACHABLE
+
 if TYPE_CHECKING:
     from roost.gateway.app import Gateway
 
@@ -91,6 +93,12 @@ class BuildingBlocks(Collector):
         for name in ("hits", "misses", "evictions"):
             yield CounterMetricFamily(f"roost_cache_{name}", f"Cache {name}", value=stats.get(name, 0))
         yield GaugeMetricFamily("roost_cache_items", "Items in the cache", value=stats.get("size", 0))
+        unreachable = CounterMetricFamily("roost_redis_unreachable",
+                                          "Operations that found Redis down (served without it or refused 503)",
+                                          labels=["component"])
+        for component, count in sorted(UNREACHABLE.items()):
+            unreachable.add_metric([component], count)
+        yield unreachable
         lag = GaugeMetricFamily("roost_log_consumer_lag", "Records not yet processed", labels=["group"])
         processed = CounterMetricFamily("roost_log_consumer_processed", "Records processed", labels=["group"])
         errors = CounterMetricFamily("roost_log_consumer_errors", "Handler failures (retried)", labels=["group"])

@@ -15,9 +15,12 @@ its holder (a script compares the token: a claim that outlived its TTL and was
 taken by another process is not released by the first).
 
 When Redis cannot be reached, reads are misses and writes are skipped, so
-requests go on from the database (slower); deleting is the one operation that
-fails loudly (``Unavailable``): a write must not succeed while a stale copy of
-what it changed may outlive it in the cache.
+requests go on from the database (slower), logged once per outage and counted in
+``roost_redis_unreachable{component="entity cache"}``. A deletion (an
+invalidation) that cannot reach Redis is kept and sent again before this process
+reads the cache again: the cluster's Redis keeps its append-only file across a
+restart, so an entry written before the outage would otherwise be served stale
+after it. Until they are sent, this process's reads are misses.
 """
 
 from __future__ import annotations
@@ -30,15 +33,13 @@ from typing import Any, cast
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from roost.errors import Unavailable
+from roost.adapters.redis.outage import DOWN, Outage
 from roost.ports.cache import Codec
 
 log = logging.getLogger(__name__)
 
-_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+_DOWN = DOWN
 
 # Delete a claim only if it still holds our token.
 _RELEASE = """
@@ -96,6 +97,8 @@ class RedisCache:
         self._release = client.register_script(_RELEASE)
         self._set_if_newer = client.register_script(_SET_IF_NEWER)
         self._held: dict[str, bytes] = {}  # claim key -> our token
+        self._undeleted: set[str] = set()  # invalidations Redis did not get (it was down)
+        self._outage = Outage("entity cache")
         self.hits = 0
         self.misses = 0
         self.errors = 0  # operations that found Redis unreachable
@@ -121,13 +124,31 @@ class RedisCache:
 
     def _down(self, action: str, error: Exception) -> None:
         self.errors += 1
-        log.warning("cache: Redis unreachable during %s (%s); going on without it", action, error)
+        self._outage.failed(action, error, "reading the database")
+
+    async def _usable(self) -> bool:
+        """False while invalidations Redis missed cannot be sent yet: what they cover
+        may be stale there, so reads are misses until then."""
+        if not self._undeleted:
+            return True
+        keys = sorted(self._undeleted)
+        try:
+            await self._client.delete(*keys)
+        except _DOWN as error:
+            self._down("invalidate", error)
+            return False
+        self._undeleted.difference_update(keys)
+        self._outage.answered()
+        return True
 
     # -- plain keys -----------------------------------------------------------------
 
     async def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
         wanted = list(keys)
         if not wanted:
+            return {}
+        if not await self._usable():
+            self.misses += len(wanted)
             return {}
         try:
             values = await self._client.mget([f"{self._prefix}k:{k}" for k in wanted])
@@ -162,6 +183,9 @@ class RedisCache:
     async def get_records(self, kind: str, ids: Iterable[int]) -> dict[int, Any]:
         wanted = list(dict.fromkeys(ids))
         if not wanted:
+            return {}
+        if not await self._usable():
+            self.misses += len(wanted)
             return {}
         try:
             values = await self._client.mget([self._record_key(kind, i) for i in wanted])
@@ -209,7 +233,7 @@ class RedisCache:
         except _DOWN as error:
             self._down("set", error)
             # The write committed, so an older copy must not stay: drop it like an
-            # invalidation does (Unavailable when Redis is still out of reach).
+            # invalidation does (kept and sent again before this process reads the cache).
             await self._delete(keys[0::2])
             return set()
         return {order[int(i) - 1] for i in stored}
@@ -218,7 +242,7 @@ class RedisCache:
 
     async def get_absent(self, kind: str, ids: Iterable[int]) -> set[int]:
         wanted = list(dict.fromkeys(ids))
-        if not wanted:
+        if not wanted or not await self._usable():
             return set()
         try:
             values = await self._client.mget([self._tombstone_key(kind, i) for i in wanted])
@@ -278,8 +302,8 @@ class RedisCache:
         try:
             await self._client.delete(*keys)
         except _DOWN as error:
-            self.errors += 1
-            raise Unavailable("The cache is unavailable; try again shortly") from error
+            self._down("invalidate", error)
+            self._undeleted.update(keys)  # sent again before the next read (``_usable``)
 
     async def refresh_stats(self) -> None:
         """Read the server's item count and evictions (``stats`` is synchronous)."""

@@ -11,6 +11,11 @@ besides the ids (the first in byte order), so even an empty built list is a key.
 Pushes to a list that is not there are dropped, and the reader rebuilds it from the
 database on a miss, as with the embedded store. Redis keeps acknowledged writes to
 its append-only file within ``appendfsync everysec``.
+
+While Redis does not answer, every call raises ``Unavailable`` (503, Retry-After): the
+timelines service then reads home pages from the database, and the fanout consumer
+retries its record (with backoff, workers/consumer.py) until Redis is back, so no
+delivery is lost; a list Redis lost altogether is a miss, rebuilt on its next read.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from roost.adapters.redis.outage import Outage
 from roost.domain.pagination import Page
 
 # Entries per script call: bounds each call's size; the calls of one batch are pipelined.
@@ -72,11 +78,12 @@ class RedisTimelineStore:
         self._max_items = max_items
         self._prefix = prefix
         self._push = client.register_script(_PUSH)
+        self._outage = Outage("home timeline store")
 
     def _list(self, timeline: str) -> str:
         return f"{self._prefix}{timeline}"
 
-    async def push_many(self, entries: Iterable[tuple[str, int]]) -> None:
+    async def _push_many(self, entries: Iterable[tuple[str, int]]) -> None:
         per_list: dict[str, bytearray] = defaultdict(bytearray)
         for timeline, item_id in entries:
             per_list[timeline] += _pack(item_id)
@@ -104,7 +111,7 @@ class RedisTimelineStore:
                 await self._push(args=args, client=pipe)
             await pipe.execute()
 
-    async def remove_many(self, entries: Iterable[tuple[str, int]]) -> None:
+    async def _remove_many(self, entries: Iterable[tuple[str, int]]) -> None:
         per_list: dict[str, list[bytes]] = defaultdict(list)
         for timeline, item_id in entries:
             per_list[timeline].append(_pack(item_id))
@@ -118,7 +125,7 @@ class RedisTimelineStore:
     async def flush(self) -> None:
         """Nothing is held back: every push and removal was applied when awaited."""
 
-    async def page(self, timeline: str, page: Page) -> list[int]:
+    async def _page(self, timeline: str, page: Page) -> list[int]:
         lower, upper = page.lower_bound, page.max_id
         low = _ABOVE_MARKER if lower is None else b"(" + _pack(lower)
         high = b"+" if upper is None else b"(" + _pack(upper)
@@ -129,10 +136,10 @@ class RedisTimelineStore:
         members = await self._redis.zrange(key, high, low, desc=True, bylex=True, offset=0, num=page.limit)
         return [_unpack(m) for m in members]
 
-    async def exists(self, timeline: str) -> bool:
+    async def _exists(self, timeline: str) -> bool:
         return bool(await self._redis.exists(self._list(timeline)))
 
-    async def replace(self, timeline: str, ids: Sequence[int]) -> None:
+    async def _replace(self, timeline: str, ids: Sequence[int]) -> None:
         newest = sorted(set(ids))[-self._max_items :] if self._max_items > 0 else []
         key = self._list(timeline)
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -140,9 +147,27 @@ class RedisTimelineStore:
             pipe.zadd(key, {_BUILT: 0, **{_pack(i): 0 for i in newest}})
             await pipe.execute()
 
+    async def _drop(self, timeline: str) -> None:
+        await self._redis.delete(self._list(timeline))
+
+    async def push_many(self, entries: Iterable[tuple[str, int]]) -> None:
+        await self._outage.required("push", self._push_many(entries))
+
+    async def remove_many(self, entries: Iterable[tuple[str, int]]) -> None:
+        await self._outage.required("remove", self._remove_many(entries))
+
+    async def page(self, timeline: str, page: Page) -> list[int]:
+        return await self._outage.required("page", self._page(timeline, page))
+
+    async def exists(self, timeline: str) -> bool:
+        return await self._outage.required("exists", self._exists(timeline))
+
+    async def replace(self, timeline: str, ids: Sequence[int]) -> None:
+        await self._outage.required("replace", self._replace(timeline, ids))
+
     async def drop(self, timeline: str) -> None:
         """Forget a timeline (as Mastodon does for inactive users); the next read rebuilds it."""
-        await self._redis.delete(self._list(timeline))
+        await self._outage.required("drop", self._drop(timeline))
 
     async def warm(self) -> int:
         """Nothing to do: the lists live in Redis, not in this process."""

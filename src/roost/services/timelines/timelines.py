@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from roost.domain.content import TAG_NAME_RE
 from roost.domain.entities import Status
 from roost.domain.pagination import Page
+from roost.errors import Unavailable
 from roost.ports.statuses import AccountFilter
 from roost.services.accounts import AccountsService, FollowsService
 from roost.services.context import Backends
@@ -40,14 +41,21 @@ class TimelinesService:
         self._follows = follows
         self._statuses = statuses
         self.rebuilds = 0
+        self.store_fallbacks = 0  # home pages read from the database: the store was down
 
     # -- home ------------------------------------------------------------------------
 
     async def home(self, viewer_id: int, page: Page) -> list[Status]:
         key = home_key(viewer_id)
-        if not await self._store.exists(key):
-            await self.rebuild_home(viewer_id)
-        ids = await self._store.page(key, page)
+        try:
+            if not await self._store.exists(key):
+                await self.rebuild_home(viewer_id)
+            ids = await self._store.page(key, page)
+        except Unavailable:
+            # The timeline store (Redis) is down: the page from the database, as a rebuild
+            # would make it, without storing it. Slower, but the same answer.
+            self.store_fallbacks += 1
+            ids = page.select(sorted(set(await self._home_ids(viewer_id)), reverse=True))
         celebrities = await self._accounts.celebrities()
         if celebrities:
             celebrities = celebrities & set(await self._follows.following_ids(viewer_id))
@@ -66,6 +74,10 @@ class TimelinesService:
     async def rebuild_home(self, viewer_id: int) -> None:
         """Reconstruct a cold home timeline from the statuses of the viewer and its followees."""
         self.rebuilds += 1
+        await self._store.replace(home_key(viewer_id), await self._home_ids(viewer_id))
+
+    async def _home_ids(self, viewer_id: int) -> list[int]:
+        """A home timeline's ids as the database has them (a rebuild's list)."""
         authors: list[int] = []
         celebrities: list[int] = []
         merged = await self._accounts.celebrities()
@@ -75,7 +87,7 @@ class TimelinesService:
         # A celebrity's direct statuses are fanned out to the followers they mention
         # (the read-time merge carries only non-direct ones), so a rebuild must find them too.
         ids += await self._direct_mentions(viewer_id, celebrities)
-        await self._store.replace(home_key(viewer_id), ids)
+        return ids
 
     async def _direct_mentions(self, viewer_id: int, authors: list[int]) -> list[int]:
         """Direct statuses mentioning ``viewer_id`` among each author's newest statuses
