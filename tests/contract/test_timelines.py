@@ -229,3 +229,23 @@ def test_any_timeline_name_but_a_newline(open_store: Opener) -> None:
                 assert await store.page(name, ALL) == [3, 2, 1], name
 
     run(body())
+
+
+def test_page_if_built_is_none_until_built_then_the_page(open_store: Opener) -> None:
+    async def body() -> None:
+        async with open_store(800) as store:
+            assert await store.page_if_built("home:1", ALL) is None
+            await store.replace("home:1", [])
+            assert await store.page_if_built("home:1", ALL) == []  # built and empty is not unbuilt
+            await store.replace("home:1", [3, 1, 2])
+            await store.push_many([("home:1", 5)])
+            await store.flush()
+            assert await store.page_if_built("home:1", ALL) == [5, 3, 2, 1]
+            assert await store.page_if_built("home:1", Page(limit=2, max_id=5)) == [3, 2]
+            assert await store.page_if_built("home:1", Page(limit=2, min_id=1)) == [3, 2]
+            assert await store.page_if_built("home:1", Page(limit=2, min_id=1)) == await store.page(
+                "home:1", Page(limit=2, min_id=1))
+            await store.drop("home:1")
+            assert await store.page_if_built("home:1", ALL) is None
+
+    run(body())

@@ -21,6 +21,11 @@ class TimelineStore(Protocol):
         """IDs newest first, honouring max_id/since_id/min_id/limit."""
         ...
 
+    async def page_if_built(self, timeline: str, page: Page) -> list[int] | None:
+        """``page``'s IDs, or None for a timeline never built (or dropped): the read path's
+        one call, so a store across the network answers it in one round trip."""
+        ...
+
     async def exists(self, timeline: str) -> bool:
         """False for a timeline never built (or dropped), which the reader must rebuild."""
         ...

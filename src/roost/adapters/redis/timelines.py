@@ -126,15 +126,26 @@ class RedisTimelineStore:
         """Nothing is held back: every push and removal was applied when awaited."""
 
     async def _page(self, timeline: str, page: Page) -> list[int]:
+        return _ids(page, await self._select(self._redis, timeline, page))
+
+    async def _page_if_built(self, timeline: str, page: Page) -> list[int] | None:
+        # EXISTS and the range in one round trip (pipelined, not a transaction: a list
+        # dropped between the two reads an empty page once, and the next read rebuilds).
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.exists(self._list(timeline))
+            self._select(pipe, timeline, page)  # queued; the pipeline returns it
+            built, members = await pipe.execute()
+        return _ids(page, members) if built else None
+
+    def _select(self, client: Any, timeline: str, page: Page) -> Any:
+        """The ZRANGE of ``page`` on ``client`` (the connection, or a pipeline that queues it)."""
         lower, upper = page.lower_bound, page.max_id
         low = _ABOVE_MARKER if lower is None else b"(" + _pack(lower)
         high = b"+" if upper is None else b"(" + _pack(upper)
         key = self._list(timeline)
         if page.ascending:
-            members = await self._redis.zrange(key, low, high, bylex=True, offset=0, num=page.limit)
-            return [_unpack(m) for m in reversed(members)]
-        members = await self._redis.zrange(key, high, low, desc=True, bylex=True, offset=0, num=page.limit)
-        return [_unpack(m) for m in members]
+            return client.zrange(key, low, high, bylex=True, offset=0, num=page.limit)
+        return client.zrange(key, high, low, desc=True, bylex=True, offset=0, num=page.limit)
 
     async def _exists(self, timeline: str) -> bool:
         return bool(await self._redis.exists(self._list(timeline)))
@@ -159,6 +170,9 @@ class RedisTimelineStore:
     async def page(self, timeline: str, page: Page) -> list[int]:
         return await self._outage.required("page", self._page(timeline, page))
 
+    async def page_if_built(self, timeline: str, page: Page) -> list[int] | None:
+        return await self._outage.required("page", self._page_if_built(timeline, page))
+
     async def exists(self, timeline: str) -> bool:
         return await self._outage.required("exists", self._exists(timeline))
 
@@ -175,3 +189,11 @@ class RedisTimelineStore:
 
     async def close(self) -> None:
         """The client belongs to whoever opened it (one client serves every Redis adapter)."""
+
+
+def _ids(page: Page, members: list[bytes]) -> list[int]:
+    """A ZRANGE's members as ids, newest first."""
+    ids = [_unpack(m) for m in members]
+    if page.ascending:
+        ids.reverse()
+    return ids

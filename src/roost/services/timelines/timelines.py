@@ -48,9 +48,10 @@ class TimelinesService:
     async def home(self, viewer_id: int, page: Page) -> list[Status]:
         key = home_key(viewer_id)
         try:
-            if not await self._store.exists(key):
+            ids = await self._store.page_if_built(key, page)
+            if ids is None:
                 await self.rebuild_home(viewer_id)
-            ids = await self._store.page(key, page)
+                ids = await self._store.page(key, page)
         except Unavailable:
             # The timeline store (Redis) is down: the page from the database, as a rebuild
             # would make it, without storing it. Slower, but the same answer.
