@@ -33,9 +33,13 @@ def test_migrators_racing_in_threads_apply_each_step_once(tmp_path: Path) -> Non
 
     def migrator() -> None:
         async def body() -> None:
-            db = SqliteDatabase(tmp_path / "shards", shard_map)  # its own connections: another process
             try:
-                start_together.wait()
+                db = SqliteDatabase(tmp_path / "shards", shard_map)  # its own connections: another process
+            except BaseException:
+                start_together.abort()  # the others must not wait for this one
+                raise
+            try:
+                start_together.wait(timeout=60)
                 applied.extend(await db.migrate(MIGRATIONS) or [])
             finally:
                 await db.close()

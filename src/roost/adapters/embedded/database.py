@@ -13,6 +13,7 @@ import contextlib
 import fcntl
 import os
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -57,13 +58,29 @@ async def _file_lock(path: Path) -> AsyncIterator[None]:
 def connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA busy_timeout=5000")
+    _switch_to_wal(conn)
     # NORMAL in WAL mode survives a process crash (only an OS crash can lose the last commits).
     conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA busy_timeout=5000")
     conn.execute("PRAGMA cache_size=-65536")
     conn.execute("PRAGMA temp_store=MEMORY")
     return conn
+
+
+def _switch_to_wal(conn: sqlite3.Connection, patience_s: float = 5.0) -> None:
+    """``PRAGMA journal_mode=WAL``, retried while another opener holds the lock. On a new
+    file, openers racing to switch it (several processes starting on a fresh data
+    directory) get "database is locked" at once: SQLite does not call the busy handler
+    for that lock, so busy_timeout does not cover it (about 1 race in 20 here)."""
+    deadline = time.monotonic() + patience_s
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def executor(tx: Tx) -> Executor:
