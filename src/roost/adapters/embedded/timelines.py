@@ -175,7 +175,7 @@ class SqliteTimelineStore:
         return page.window(self._load(timeline))
 
     async def page_if_built(self, timeline: str, page: Page) -> list[int] | None:
-        return page.window(self._load(timeline)) if timeline in self._built else None
+        return await self.page(timeline, page) if timeline in self._built else None
 
     async def exists(self, timeline: str) -> bool:
         return timeline in self._built

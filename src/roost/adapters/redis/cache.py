@@ -141,26 +141,29 @@ class RedisCache:
         self._outage.answered()
         return True
 
+    async def _counted_mget(self, keys: list[str]) -> list[bytes | None]:
+        """The cached values of ``keys`` (None where absent), counted as hits and misses;
+        all None while Redis is out of reach or an invalidation is still unsent."""
+        if not keys:
+            return []
+        values: list[bytes | None] = [None] * len(keys)
+        if await self._usable():
+            try:
+                values = cast(list[bytes | None], await self._client.mget(keys))
+            except _DOWN as error:
+                self._down("get", error)
+        found = sum(v is not None for v in values)
+        self.hits += found
+        self.misses += len(keys) - found
+        return values
+
     # -- plain keys -----------------------------------------------------------------
 
     async def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
         wanted = list(keys)
-        if not wanted:
-            return {}
-        if not await self._usable():
-            self.misses += len(wanted)
-            return {}
-        try:
-            values = await self._client.mget([f"{self._prefix}k:{k}" for k in wanted])
-        except _DOWN as error:
-            self._down("get", error)
-            self.misses += len(wanted)
-            return {}
-        found = {k: self._codec(k.split(":", 1)[0]).decode(cast(bytes, v)) for k, v in zip(wanted, values, strict=True)
-                 if v is not None}
-        self.hits += len(found)
-        self.misses += len(wanted) - len(found)
-        return found
+        values = await self._counted_mget([f"{self._prefix}k:{k}" for k in wanted])
+        return {k: self._codec(k.split(":", 1)[0]).decode(v) for k, v in zip(wanted, values, strict=True)
+                if v is not None}
 
     async def set_many(self, items: Mapping[str, Any], ttl: float | None = None) -> None:
         if not items:
@@ -182,22 +185,9 @@ class RedisCache:
 
     async def get_records(self, kind: str, ids: Iterable[int]) -> dict[int, Any]:
         wanted = list(dict.fromkeys(ids))
-        if not wanted:
-            return {}
-        if not await self._usable():
-            self.misses += len(wanted)
-            return {}
-        try:
-            values = await self._client.mget([self._record_key(kind, i) for i in wanted])
-        except _DOWN as error:
-            self._down("get", error)
-            self.misses += len(wanted)
-            return {}
+        values = await self._counted_mget([self._record_key(kind, i) for i in wanted])
         decode = self._codec(kind).decode
-        found = {i: decode(cast(bytes, v)) for i, v in zip(wanted, values, strict=True) if v is not None}
-        self.hits += len(found)
-        self.misses += len(wanted) - len(found)
-        return found
+        return {i: decode(v) for i, v in zip(wanted, values, strict=True) if v is not None}
 
     async def set_records(self, kind: str, records: Mapping[int, Any], ttl: float | None = None) -> None:
         if not records:
